@@ -1,0 +1,48 @@
+"""aioeventlet: an asyncio event loop (PEP 3156) that runs on eventlet's hub.
+
+asyncio code and eventlet greenthreads share one process and one thread, and
+call each other through :func:`yield_future` and :func:`wrap_greenthread`.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any
+
+from ._loop import EventLoop as EventLoop
+from ._loop import new_event_loop as new_event_loop
+from ._runner import run as run
+
+__all__ = (
+    "EventLoop",
+    "EventLoopPolicy",
+    "new_event_loop",
+    "run",
+)
+
+__version__ = "0.6.0.dev0"
+
+for _name in ("EventLoop", "new_event_loop", "run"):
+    globals()[_name].__module__ = __name__
+del _name
+
+
+def __getattr__(name: str) -> Any:
+    # EventLoopPolicy is imported on first use: on Python 3.14+ asyncio
+    # deprecates policies, and only code that asks for one should hear of it.
+    if name == "EventLoopPolicy":
+        if sys.version_info >= (3, 14):  # pragma: no cover - no 3.14 here yet
+            warnings.warn(
+                "aioeventlet.EventLoopPolicy is deprecated, as asyncio's event "
+                "loop policies are from Python 3.14: pass "
+                "loop_factory=aioeventlet.new_event_loop to asyncio.run() or "
+                "asyncio.Runner, or call aioeventlet.run()",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        from ._policy import EventLoopPolicy
+
+        EventLoopPolicy.__module__ = __name__
+        return EventLoopPolicy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,171 @@
+"""The one module that touches eventlet's hub.
+
+Everything else in aioeventlet reaches eventlet through the names defined here, so
+that the untyped dependency and its private attributes stay in one place.  The
+stdlib modules asyncio's machinery relies on are taken *unpatched* from here too
+(``eventlet.patcher.original``): whether or not ``eventlet.monkey_patch()`` ran,
+the loop waits on real file descriptors and real OS threads.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import warnings
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import greenlet
+
+# eventlet announces its own deprecation when first imported.  Filter exactly
+# that warning so that importing aioeventlet under ``-W error`` stays silent:
+# its text, and the module it is attributed to (eventlet warns with
+# stacklevel=2, so that is this module, the importer).  Its category,
+# eventlet.EventletDeprecationWarning, cannot be named before eventlet is
+# imported, hence the base ``Warning`` plus the exact message.
+with warnings.catch_warnings():
+    warnings.filterwarnings(
+        "ignore",
+        message=r"\s*Eventlet is deprecated",
+        category=Warning,
+        module=re.escape(__name__),
+    )
+    import eventlet.hubs  # noqa: E402
+    import eventlet.patcher  # noqa: E402
+    from eventlet.hubs import hub as _eventlet_hub  # noqa: E402
+
+__all__ = [
+    "READ",
+    "WRITE",
+    "Hub",
+    "Listener",
+    "Timer",
+    "current_hub",
+    "getcurrent",
+    "original",
+    "settrace",
+]
+
+READ: str = _eventlet_hub.READ
+WRITE: str = _eventlet_hub.WRITE
+
+# Opaque handles: an eventlet FdListener and an eventlet Timer.
+Listener = Any
+Timer = Any
+
+getcurrent = greenlet.getcurrent
+settrace = greenlet.settrace
+
+
+def original(name: str) -> ModuleType:
+    """The stdlib module *name* as it was before any monkey-patching."""
+    module: ModuleType = eventlet.patcher.original(name)
+    return module
+
+
+def _ignore_throwback(exc: BaseException) -> None:
+    """The hub throws into a listener's greenlet when its fd is reused; the
+    selector learns of that through ``mark_as_closed`` instead."""
+
+
+class Hub:
+    """The calls aioeventlet makes on one OS thread's eventlet hub."""
+
+    __slots__ = ("_hub", "clock", "_listeners", "_timers")
+
+    def __init__(self, hub: Any) -> None:
+        self._hub = hub
+        # loop.time() and eventlet's timers must read one clock.
+        self.clock: Callable[[], float] = hub.clock
+        self._listeners: dict[str, dict[int, Listener]] = hub.listeners
+        self._timers: list[Any] = hub.timers
+
+    @property
+    def name(self) -> str:
+        return type(self._hub).__module__
+
+    def is_hub_greenlet(self) -> bool:
+        return bool(getcurrent() is self._hub.greenlet)
+
+    def add_listener(
+        self,
+        evtype: str,
+        fd: int,
+        callback: Callable[[int], None],
+        on_closed: Callable[[], None],
+    ) -> Listener:
+        """Ask the hub to call ``callback(fd)`` each time *fd* is ready.
+
+        Raises ``RuntimeError`` if a greenthread already waits on *fd* for the
+        same event (eventlet allows one waiter per fd and event), and
+        ``OSError`` if the fd is not valid.
+        """
+        hub = self._hub
+        listener = hub.add(evtype, fd, callback, _ignore_throwback, on_closed)
+        return listener
+
+    def remove_listener(self, listener: Listener) -> None:
+        """Remove *listener*; a no-op if the hub already dropped it (it does so
+        for fds it finds closed)."""
+        if listener.spent:
+            return
+        bucket = self._listeners[listener.evtype]
+        if bucket.get(listener.fileno) is listener:
+            self._hub.remove(listener)
+
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> Timer:
+        return self._hub.schedule_call_global(seconds, callback)
+
+    def switch(self) -> None:
+        """Suspend the current greenthread and run the hub until someone
+        switches back to it."""
+        self._hub.switch()
+
+    def only_these_wait(self, listener_count: int) -> bool:
+        """True when nothing else could run on a hub pass: no live timer (so
+        no sleeping or newly spawned greenthread), no pending close
+        notification and no fd listener beyond the caller's *listener_count*.
+        """
+        hub = self._hub
+        listeners = self._listeners
+        return (
+            len(listeners[READ]) + len(listeners[WRITE]) == listener_count
+            and len(self._timers) + len(hub.next_timers) == hub.timers_canceled
+            and not hub.closed
+            and not hub.debug_blocking
+        )
+
+    def poll_now(self) -> None:
+        """Poll the hub's fds once without blocking, in the calling greenthread.
+
+        Only valid when :meth:`only_these_wait` says every listener is the
+        caller's: the hub then calls back into the caller's own listeners,
+        which record readiness and switch nowhere.
+        """
+        self._hub.wait(0)
+
+
+def current_hub() -> Hub:
+    """The eventlet hub of the calling OS thread, created on first use."""
+    hub = eventlet.hubs.get_hub()
+    if not isinstance(hub, _eventlet_hub.BaseHub) or not hasattr(hub, "listeners"):
+        raise RuntimeError(
+            f"aioeventlet needs an eventlet hub that polls file descriptors "
+            f"(epolls, kqueue, poll or selects); this thread uses "
+            f"{type(hub).__module__}.{type(hub).__qualname__}."
+        )
+    if type(hub).__module__ == "eventlet.hubs.asyncio":
+        raise RuntimeError(
+            "aioeventlet cannot run on eventlet's asyncio hub (EVENTLET_HUB=asyncio): "
+            "that hub already drives eventlet from a stock asyncio loop, the "
+            "opposite direction. Either keep that hub and use its loop "
+            "(asyncio.get_running_loop() from code run through "
+            "eventlet.asyncio.spawn_for_awaitable), or select a polling hub "
+            "(EVENTLET_HUB=epolls, poll or selects) to use aioeventlet."
+        )
+    return Hub(hub)
+
+
+def _is_loaded() -> bool:  # pragma: no cover - used by tests only
+    return "eventlet" in sys.modules

@@ -1,0 +1,175 @@
+"""EventLoop: asyncio's selector event loop, waiting on eventlet's hub.
+
+Only the selector is replaced (see ``_selector.HubSelector``).  Transports,
+streams, servers, pipes, subprocess plumbing, signals, TLS and ``_run_once``
+are asyncio's own, which is what keeps behaviour identical to stock asyncio.
+
+What this module adds on top of ``asyncio.SelectorEventLoop``:
+
+* wake-ups without the self-pipe: while the loop's greenthread is parked in
+  the hub, ``call_soon``/``call_at``/``stop`` made by another greenthread of
+  the same OS thread ask the selector to resume it on the hub's next pass;
+* ``time()`` reads the hub's clock, so asyncio and eventlet timers agree;
+* checks that the loop runs in the OS thread whose hub it registered with,
+  and never inside the hub greenlet itself;
+* debug mode's "wrong thread" check compares real OS threads, so greenthreads
+  of the loop's own thread are not mistaken for other threads when
+  ``threading`` is monkey-patched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from asyncio import events
+from collections.abc import Callable
+from contextvars import Context
+from typing import Any, TypeVar
+
+from . import _hub
+from ._greenlocal import running_loop_is_greenlocal
+from ._selector import HubSelector
+
+_threading = _hub.original("threading")
+
+_T = TypeVar("_T")
+
+__all__ = ["EventLoop", "new_event_loop"]
+
+
+class EventLoop(asyncio.SelectorEventLoop):
+    """An asyncio event loop that runs on eventlet's hub.
+
+    ``run_forever()`` and ``run_until_complete()`` run in the calling
+    greenthread; every other greenthread keeps running while the loop waits
+    for I/O or timers, and gets a turn on every loop iteration.
+    """
+
+    def __init__(self) -> None:
+        hub = _hub.current_hub()
+        self._hub = hub
+        self._clock = hub.clock
+        # eventlet has one hub per OS thread: the loop belongs to this one.
+        self._hub_thread_id: int = _threading.get_ident()
+        selector = HubSelector(hub, on_fd_lost=self._report_fd_lost)
+        self._wake_selector = selector.wake
+        super().__init__(selector)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__module__.split('.')[0]}.{type(self).__qualname__} "
+            f"running={self.is_running()} closed={self.is_closed()} "
+            f"debug={self.get_debug()} hub={self._hub.name}>"
+        )
+
+    # -- clock -------------------------------------------------------------------
+
+    def time(self) -> float:
+        return self._clock()
+
+    # -- running -----------------------------------------------------------------
+
+    def run_forever(self) -> None:
+        self._check_hub_thread()
+        with running_loop_is_greenlocal():
+            super().run_forever()
+
+    def run_until_complete(self, future: Any) -> Any:
+        # Refuse before asyncio wraps a coroutine in a task that would never run.
+        self._check_hub_thread()
+        return super().run_until_complete(future)
+
+    def _check_hub_thread(self) -> None:
+        if _threading.get_ident() != self._hub_thread_id:
+            raise RuntimeError(
+                "this aioeventlet loop was created in another OS thread: it is "
+                "bound to that thread's eventlet hub. Create the loop in the "
+                "thread that runs it (for instance aioeventlet.run() or "
+                "aioeventlet.new_event_loop() inside the thread)."
+            )
+        if self._hub.is_hub_greenlet():
+            raise RuntimeError(
+                "cannot run the event loop inside eventlet's hub greenlet "
+                "(a hub timer or fd callback); run it from a greenthread, "
+                "for instance with eventlet.spawn()"
+            )
+
+    def _check_thread(self) -> None:
+        # asyncio compares threading.get_ident(), which monkey-patching turns
+        # into a greenthread id; compare real OS threads instead.
+        if self._thread_id is None:
+            return
+        if _threading.get_ident() != self._hub_thread_id:
+            raise RuntimeError(
+                "Non-thread-safe operation invoked on an event loop other "
+                "than the current one"
+            )
+
+    # -- scheduling, with wake-ups for a parked loop ------------------------------
+    # The bodies follow BaseEventLoop's so that debug-mode source tracebacks
+    # still end at the caller's frame; only the wake-up is added.
+
+    def call_soon(
+        self,
+        callback: Callable[..., object],
+        *args: Any,
+        context: Context | None = None,
+    ) -> asyncio.Handle:
+        self._check_closed()
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_soon")  # type: ignore[attr-defined]
+        handle: asyncio.Handle = self._call_soon(callback, args, context)  # type: ignore[attr-defined]
+        if handle._source_traceback:  # type: ignore[attr-defined]
+            del handle._source_traceback[-1]  # type: ignore[attr-defined]
+        self._wake_selector()
+        return handle
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: Context | None = None,
+    ) -> asyncio.TimerHandle:
+        if when is None:
+            raise TypeError("when cannot be None")
+        self._check_closed()
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_at")  # type: ignore[attr-defined]
+        timer = events.TimerHandle(when, callback, args, self, context)
+        if timer._source_traceback:  # type: ignore[attr-defined]
+            del timer._source_traceback[-1]  # type: ignore[attr-defined]
+        heapq.heappush(self._scheduled, timer)  # type: ignore[attr-defined]
+        timer._scheduled = True  # type: ignore[attr-defined]
+        self._wake_selector()
+        return timer
+
+    def stop(self) -> None:
+        self._stopping = True  # type: ignore[attr-defined]
+        self._wake_selector()
+
+    # -- fds closed behind the loop's back ----------------------------------------
+
+    def _report_fd_lost(self, fd: int, key: Any) -> None:
+        if self.is_closed():
+            return
+        self.call_soon(
+            self.call_exception_handler,
+            {
+                "message": (
+                    f"fd {fd} was closed while registered with the event loop, "
+                    f"and the number was reused by a new socket; its reader "
+                    f"and writer will not be called again. Close the transport "
+                    f"(or remove the reader/writer) before closing the file."
+                ),
+                "fileobj": key.fileobj,
+                "handle": key.data,
+            },
+        )
+
+
+def new_event_loop() -> EventLoop:
+    """Create a new aioeventlet event loop; usable as a ``loop_factory``."""
+    return EventLoop()

@@ -1,0 +1,359 @@
+"""HubSelector: a ``selectors.BaseSelector`` whose readiness comes from eventlet's hub.
+
+asyncio's selector event loop asks its selector one question per iteration:
+"which registered fds are ready, waiting at most *timeout*?".  This selector
+answers it without a poller of its own:
+
+* Each registered (fd, event) pair owns one persistent hub listener.  The
+  hub calls it when the fd is ready; the callback only records the event in
+  ``_events`` (and wakes the parked loop, see below).  Nothing is re-registered
+  per wait, so readiness costs one hub pass.
+* ``select(timeout)`` parks the calling greenthread (the loop's) on the hub:
+  the hub runs every other greenthread and polls all fds, including ours,
+  until one of ours is ready, the timeout passes, or :meth:`wake` is called.
+* ``select(0)`` (the loop has callbacks ready) must still give the hub one
+  pass, or a busy loop would starve every greenthread.  When nothing but our
+  own listeners waits on the hub, that pass is a direct non-blocking poll in
+  this greenthread: no switch and no timer, the same cost as stock asyncio.
+
+The hub's listeners are level-triggered.  While the loop is not inside
+``select()`` (stopped, or a callback blocked on green I/O) a ready fd would
+make the hub spin, so a listener that fires then is disarmed, its readiness
+kept, and re-armed at the next ``select()``.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import os
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from . import _hub
+from ._hub import READ, WRITE, Hub, Listener, Timer
+
+selectors = _hub.original("selectors")
+
+EVENT_READ: int = selectors.EVENT_READ
+EVENT_WRITE: int = selectors.EVENT_WRITE
+_EVTYPES = ((EVENT_READ, READ), (EVENT_WRITE, WRITE))
+
+SelectorKey = selectors.SelectorKey
+FileObj = Any  # int | HasFileno, as in the selectors module
+FdLostCallback = Callable[[int, Any], None]
+
+
+def _fileobj_to_fd(fileobj: FileObj) -> int:
+    if isinstance(fileobj, int):
+        fd = fileobj
+    else:
+        try:
+            fd = int(fileobj.fileno())
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"Invalid file object: {fileobj!r}") from None
+    if fd < 0:
+        raise ValueError(f"Invalid file descriptor: {fd}")
+    return fd
+
+
+class _KeyMap(Mapping[Any, Any]):
+    """Read-only ``get_map()`` view: file object or fd -> SelectorKey."""
+
+    __slots__ = ("_selector",)
+
+    def __init__(self, selector: HubSelector) -> None:
+        self._selector = selector
+
+    def __len__(self) -> int:
+        return len(self._selector._keys)
+
+    def __getitem__(self, fileobj: FileObj) -> Any:
+        fd = self._selector._fd_of(fileobj)
+        try:
+            return self._selector._keys[fd]
+        except KeyError:
+            raise KeyError(f"{fileobj!r} is not registered") from None
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._selector._keys)
+
+
+class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
+    """A selector backed by the eventlet hub of the calling OS thread."""
+
+    def __init__(self, hub: Hub, on_fd_lost: FdLostCallback | None = None) -> None:
+        self._hub = hub
+        self._on_fd_lost_cb = on_fd_lost
+        self._keys: dict[int, Any] = {}
+        self._map = _KeyMap(self)
+        # (fd, EVENT_*) -> hub listener, for listeners the hub currently holds.
+        self._armed: dict[tuple[int, int], Listener] = {}
+        # (fd, EVENT_*) pairs taken off the hub while the loop was not selecting.
+        self._disarmed: set[tuple[int, int]] = set()
+        # fds the hub reported reused by someone else (closed behind our back).
+        self._lost: set[int] = set()
+        # Readiness recorded by the listeners since the last select(): fd -> mask.
+        self._events: dict[int, int] = {}
+        self._selecting = False
+        # The greenthread parked in select(), and the timers that resume it.
+        self._waiter: Any = None
+        self._wake_timer: Timer | None = None
+        self._timeout_timer: Timer | None = None
+        self._closed = False
+
+    # -- the BaseSelector API ------------------------------------------------
+
+    def register(self, fileobj: FileObj, events: int, data: Any = None) -> Any:
+        self._check_events(events)
+        fd = self._fd_of(fileobj)
+        if fd in self._keys:
+            raise KeyError(f"{fileobj!r} (FD {fd}) is already registered")
+        # epoll refuses a closed fd at once; poll and select would only report
+        # it later.  Ask the OS so every hub fails the same way, at register().
+        os.fstat(fd)
+        key = SelectorKey(fileobj, fd, events, data)
+        self._arm_events(fd, events)
+        self._keys[fd] = key
+        return key
+
+    def unregister(self, fileobj: FileObj) -> Any:
+        fd = self._fd_of(fileobj)
+        try:
+            key = self._keys.pop(fd)
+        except KeyError:
+            raise KeyError(f"{fileobj!r} is not registered") from None
+        self._disarm_events(fd, key.events)
+        self._events.pop(fd, None)
+        self._lost.discard(fd)
+        return key
+
+    def modify(self, fileobj: FileObj, events: int, data: Any = None) -> Any:
+        self._check_events(events)
+        fd = self._fd_of(fileobj)
+        try:
+            key = self._keys[fd]
+        except KeyError:
+            raise KeyError(f"{fileobj!r} is not registered") from None
+        if events != key.events:
+            self._arm_events(fd, events & ~key.events)
+            self._disarm_events(fd, key.events & ~events)
+        if events != key.events or data is not key.data:
+            key = key._replace(events=events, data=data)
+            self._keys[fd] = key
+        return key
+
+    def select(self, timeout: float | None = None) -> list[tuple[Any, int]]:
+        if self._disarmed:
+            self._rearm()
+        if self._events:
+            # Something is ready already: still give the hub its pass, but
+            # do not wait.
+            timeout = 0
+        self._selecting = True
+        try:
+            if timeout is not None and timeout <= 0:
+                if self._hub.only_these_wait(len(self._armed)):
+                    self._hub.poll_now()
+                else:
+                    self._park(0)
+            else:
+                self._park(timeout)
+        finally:
+            self._selecting = False
+        return self._take_events()
+
+    def close(self) -> None:
+        for fd, key in list(self._keys.items()):
+            self._disarm_events(fd, key.events)
+        self._keys.clear()
+        self._events.clear()
+        self._lost.clear()
+        self._cancel_timers()
+        self._closed = True
+
+    def get_map(self) -> Mapping[Any, Any]:
+        return self._map
+
+    # -- waking the loop --------------------------------------------------------
+
+    def wake(self) -> None:
+        """Make a ``select()`` parked in another greenthread return soon.
+
+        A no-op unless the loop is parked.  Called by the loop for work scheduled
+        from other greenthreads of this OS thread (``call_soon``, ``call_at``,
+        ``stop``, future completion).  It never switches: the caller keeps
+        running, and the hub resumes the loop on its next pass.
+        """
+        if self._waiter is not None and self._wake_timer is None:
+            self._wake_timer = self._hub.call_later(0, self._resume)
+
+    @property
+    def parked(self) -> bool:
+        """True while a greenthread waits in ``select()``."""
+        return self._waiter is not None
+
+    # -- internals ------------------------------------------------------------
+
+    def _park(self, timeout: float | None) -> None:
+        hub = self._hub
+        if hub.is_hub_greenlet():
+            raise RuntimeError(
+                "the event loop cannot wait inside eventlet's hub greenlet "
+                "(a hub timer or fd callback); run it from a greenthread, "
+                "for instance with eventlet.spawn()"
+            )
+        self._waiter = _hub.getcurrent()
+        if timeout == 0:
+            # One hub pass: the hub fires this timer right after its poll.
+            self._wake_timer = hub.call_later(0, self._resume)
+        elif timeout is not None:
+            self._timeout_timer = hub.call_later(timeout, self._resume)
+        # Other greenthreads run now; they do not see this loop as running
+        # (see _greenlocal).
+        try:
+            hub.switch()
+        finally:
+            self._waiter = None
+            self._cancel_timers()
+
+    def _resume(self) -> None:
+        # Run by hub timers, in the hub greenlet; the first one wins.
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.switch()
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._wake_timer, self._timeout_timer):
+            if timer is not None and not timer.called:
+                timer.cancel()
+        self._wake_timer = self._timeout_timer = None
+
+    def _on_ready(self, fd: int, event: int) -> None:
+        # Called by the hub (or by poll_now() in the loop's own greenthread).
+        events = self._events
+        events[fd] = events.get(fd, 0) | event
+        if not self._selecting:
+            self._disarm(fd, event)
+            self._disarmed.add((fd, event))
+        elif self._waiter is not None:
+            # Resume through a timer rather than by switching now: the hub is
+            # in the middle of dispatching this poll's results, and the loop
+            # should see all of them in one iteration.
+            self.wake()
+
+    def _on_readable(self, fd: int) -> None:
+        self._on_ready(fd, EVENT_READ)
+
+    def _on_writable(self, fd: int) -> None:
+        self._on_ready(fd, EVENT_WRITE)
+
+    def _on_fd_lost(self, fd: int) -> None:
+        # The hub calls this when something opened a new file with the number
+        # of one of our fds: ours was closed without unregistering it first.
+        # The hub has already dropped our listeners for it.
+        for event, _ in _EVTYPES:
+            self._armed.pop((fd, event), None)
+            self._disarmed.discard((fd, event))
+        self._events.pop(fd, None)
+        if fd in self._lost or fd not in self._keys:
+            return
+        self._lost.add(fd)
+        if self._on_fd_lost_cb is not None:
+            self._on_fd_lost_cb(fd, self._keys[fd])
+
+    def _arm_events(self, fd: int, events: int) -> None:
+        armed: list[int] = []
+        try:
+            for event, _ in _EVTYPES:
+                if events & event:
+                    self._arm(fd, event)
+                    armed.append(event)
+        except BaseException:
+            for event in armed:
+                self._disarm(fd, event)
+            raise
+
+    def _disarm_events(self, fd: int, events: int) -> None:
+        for event, _ in _EVTYPES:
+            if events & event:
+                self._disarm(fd, event)
+                self._disarmed.discard((fd, event))
+
+    def _arm(self, fd: int, event: int) -> None:
+        if fd in self._lost:
+            raise OSError(
+                errno.EBADF,
+                f"fd {fd} was closed and reused while registered with the event "
+                f"loop; close the transport (or remove the reader/writer) before "
+                f"closing its socket",
+            )
+        if event == EVENT_READ:
+            evtype, callback = READ, self._on_readable
+        else:
+            evtype, callback = WRITE, self._on_writable
+        on_closed = functools.partial(self._on_fd_lost, fd)
+        try:
+            listener = self._hub.add_listener(evtype, fd, callback, on_closed)
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"fd {fd} is already waited on for {evtype}ing by a greenthread "
+                f"(eventlet allows one waiter per fd): asyncio and green code "
+                f"cannot wait on the same socket at once. Let one side own it, "
+                f"or hand the work over with aioeventlet.wrap_greenthread() or "
+                f"aioeventlet.yield_future()."
+            ) from exc
+        self._armed[fd, event] = listener
+
+    def _disarm(self, fd: int, event: int) -> None:
+        listener = self._armed.pop((fd, event), None)
+        if listener is not None:
+            self._hub.remove_listener(listener)
+
+    def _rearm(self) -> None:
+        pending, self._disarmed = self._disarmed, set()
+        for fd, event in pending:
+            key = self._keys.get(fd)
+            if key is None or not key.events & event or (fd, event) in self._armed:
+                continue
+            try:
+                self._arm(fd, event)
+            except (OSError, RuntimeError):
+                # The fd was closed, or green code now waits on it.  Report it
+                # ready so that its reader/writer runs into the real error
+                # (EBADF, or nothing to read) instead of never running again.
+                self._events[fd] = self._events.get(fd, 0) | event
+                self._disarmed.add((fd, event))
+
+    def _take_events(self) -> list[tuple[Any, int]]:
+        ready = self._events
+        if not ready:
+            return []
+        self._events = {}
+        keys = self._keys
+        result = []
+        for fd, mask in ready.items():
+            key = keys.get(fd)
+            if key is not None:
+                mask &= key.events
+                if mask:
+                    result.append((key, mask))
+        return result
+
+    def _fd_of(self, fileobj: FileObj) -> int:
+        try:
+            return _fileobj_to_fd(fileobj)
+        except ValueError:
+            # A closed socket reports fileno() -1: find it among the keys, so
+            # that unregister() still works after the object was closed.
+            for key in self._keys.values():
+                if key.fileobj is fileobj:
+                    fd: int = key.fd
+                    return fd
+            raise
+
+    @staticmethod
+    def _check_events(events: int) -> None:
+        if not events or events & ~(EVENT_READ | EVENT_WRITE):
+            raise ValueError(f"Invalid events: {events!r}")

@@ -1,0 +1,97 @@
+"""Shared fixtures: one test body, run on stock asyncio and on aioeventlet.
+
+The stock loop is the oracle: a behaviour test passes on both, or the
+difference is the point of the test (and is then asserted explicitly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+# Import aioeventlet before eventlet: it imports eventlet with exactly its
+# deprecation warning filtered, so ``filterwarnings = error`` holds for the rest.
+import aioeventlet
+from aioeventlet import _hub
+
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+
+LOOP_FACTORIES: dict[str, LoopFactory] = {
+    "asyncio": asyncio.SelectorEventLoop,
+    "aioeventlet": aioeventlet.new_event_loop,
+}
+
+
+def hub_leftovers() -> dict[str, Any]:
+    """What the calling thread's eventlet hub still holds: listeners, live timers."""
+    hub = _hub.eventlet.hubs.get_hub()
+    live_timers = [t for _, t in hub.timers + hub.next_timers if not t.called]
+    left: dict[str, Any] = {}
+    if hub.listeners[_hub.READ] or hub.listeners[_hub.WRITE]:
+        left["listeners"] = {
+            "read": dict(hub.listeners[_hub.READ]),
+            "write": dict(hub.listeners[_hub.WRITE]),
+        }
+    if live_timers:
+        left["timers"] = live_timers
+    return left
+
+
+@pytest.fixture(autouse=True)
+def _hub_left_clean() -> Iterator[None]:
+    """Every test leaves the hub as it found it: no listener, no live timer."""
+    before = hub_leftovers()
+    yield
+    after = hub_leftovers()
+    assert after == before, f"the test left this on eventlet's hub: {after}"
+
+
+@pytest.fixture(params=sorted(LOOP_FACTORIES))
+def loop_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def loop_factory(loop_kind: str) -> LoopFactory:
+    return LOOP_FACTORIES[loop_kind]
+
+
+class ExceptionHandlerCalls(list[dict[str, Any]]):
+    """Calls to the loop's exception handler; a test that expects some says so."""
+
+    expected = False
+
+    def expect(self) -> ExceptionHandlerCalls:
+        self.expected = True
+        return self
+
+
+@pytest.fixture
+def handler_calls() -> ExceptionHandlerCalls:
+    return ExceptionHandlerCalls()
+
+
+@pytest.fixture
+def loop(
+    loop_factory: LoopFactory, handler_calls: ExceptionHandlerCalls
+) -> Iterator[asyncio.AbstractEventLoop]:
+    """A fresh loop of each kind, closed after the test.
+
+    Any call to its exception handler fails the test unless the test called
+    ``handler_calls.expect()`` (an error swallowed by the loop is a bug).
+    """
+    new_loop = loop_factory()
+    new_loop.set_exception_handler(lambda _loop, ctx: handler_calls.append(ctx))
+    try:
+        yield new_loop
+    finally:
+        if not new_loop.is_closed():
+            if not new_loop.is_running():
+                new_loop.run_until_complete(new_loop.shutdown_asyncgens())
+            new_loop.close()
+    if not handler_calls.expected:
+        assert not handler_calls, f"unexpected loop errors: {handler_calls}"

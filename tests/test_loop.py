@@ -1,0 +1,653 @@
+"""The core loop's behaviour (DESIGN.md section 3, "The loop").
+
+Tests that take the ``loop`` or ``loop_factory`` fixture run once on stock
+asyncio and once on aioeventlet with the same body.  Tests about greenthreads
+run on aioeventlet only: that is the behaviour stock asyncio cannot offer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import eventlet
+import eventlet.debug
+import eventlet.hubs
+import pytest
+
+import aioeventlet
+from aioeventlet import _hub
+
+from .conftest import LoopFactory, hub_leftovers
+
+
+def green_ticker(log: list[str], name: str, count: int, delay: float) -> None:
+    for i in range(count):
+        log.append(f"{name}{i}")
+        eventlet.sleep(delay)
+
+
+# -- running in the calling greenthread ------------------------------------------
+
+
+def test_greenthreads_run_while_loop_waits() -> None:
+    log: list[str] = []
+
+    async def main() -> None:
+        gt = eventlet.spawn(green_ticker, log, "g", 3, 0.01)
+        await asyncio.sleep(0.1)
+        gt.wait()
+
+    aioeventlet.run(main())
+    assert log == ["g0", "g1", "g2"]
+
+
+def test_greenthreads_run_while_loop_is_busy() -> None:
+    """A loop that never waits (always has ready callbacks) still lets
+    greenthreads run: it yields to the hub on every iteration."""
+    log: list[str] = []
+
+    async def main() -> int:
+        gt = eventlet.spawn(green_ticker, log, "g", 3, 0)
+        spins = 0
+        while len(log) < 3:
+            await asyncio.sleep(0)
+            spins += 1
+            assert spins < 1000, "greenthread starved by a busy loop"
+        gt.wait()
+        return spins
+
+    spins = aioeventlet.run(main())
+    assert log == ["g0", "g1", "g2"]
+    assert spins < 20
+
+
+def test_run_forever_runs_in_calling_greenthread() -> None:
+    seen: list[object] = []
+
+    def in_greenthread() -> None:
+        loop = aioeventlet.new_event_loop()
+        try:
+            loop.call_soon(lambda: seen.append(eventlet.getcurrent()))
+            loop.call_soon(loop.stop)
+            loop.run_forever()
+        finally:
+            loop.close()
+        seen.append(eventlet.getcurrent())
+
+    gt = eventlet.spawn(in_greenthread)
+    gt.wait()
+    assert seen == [gt, gt]
+
+
+def test_hello_world_with_policy() -> None:
+    """The seed's hello world, through the (legacy) policy."""
+    old_policy = asyncio.get_event_loop_policy()
+    out: list[str] = []
+    asyncio.set_event_loop_policy(aioeventlet.EventLoopPolicy())
+    try:
+        loop = asyncio.new_event_loop()
+        assert isinstance(loop, aioeventlet.EventLoop)
+
+        def hello_world() -> None:
+            out.append("Hello World")
+            loop.stop()
+
+        loop.call_soon(hello_world)
+        loop.run_forever()
+        loop.close()
+    finally:
+        asyncio.set_event_loop_policy(old_policy)
+    assert out == ["Hello World"]
+
+
+def test_runner_with_loop_factory() -> None:
+    if sys.version_info < (3, 11):
+        pytest.skip("asyncio.Runner is new in Python 3.11")
+
+    async def main() -> type:
+        return type(asyncio.get_running_loop())
+
+    with asyncio.Runner(loop_factory=aioeventlet.new_event_loop) as runner:
+        assert runner.run(main()) is aioeventlet.EventLoop
+
+
+def test_run_returns_result_and_raises(loop_factory: LoopFactory) -> None:
+    async def ok() -> int:
+        await asyncio.sleep(0)
+        return 7
+
+    async def fails() -> None:
+        await asyncio.sleep(0)
+        raise KeyError("boom")
+
+    loop = loop_factory()
+    try:
+        assert loop.run_until_complete(ok()) == 7
+        with pytest.raises(KeyError, match="boom"):
+            loop.run_until_complete(fails())
+    finally:
+        loop.close()
+
+
+# -- wake-ups from other greenthreads ---------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["call_soon", "call_at", "call_later", "stop", "future"])
+def test_other_greenthread_wakes_parked_loop(how: str) -> None:
+    """Work scheduled by a greenthread of the same OS thread wakes a loop
+    parked with nothing to do at once, without the self-pipe."""
+    loop = aioeventlet.new_event_loop()
+    done: list[float] = []
+    fut = loop.create_future()
+
+    def poke() -> None:
+        eventlet.sleep(0.01)
+        done.append(time.monotonic())
+        if how == "call_soon":
+            loop.call_soon(loop.stop)
+        elif how == "call_at":
+            loop.call_at(loop.time(), loop.stop)
+        elif how == "call_later":
+            loop.call_later(0, loop.stop)
+        elif how == "stop":
+            loop.stop()
+        else:
+            fut.set_result(None)
+
+    if how == "future":
+        fut.add_done_callback(lambda _: loop.stop())
+    # A far-away timer keeps the loop parked for an hour unless it is woken.
+    far = loop.call_later(3600, lambda: None)
+    writes: list[int] = []
+    real_write = loop._write_to_self  # type: ignore[attr-defined]
+    loop._write_to_self = lambda: (writes.append(1), real_write())  # type: ignore[attr-defined]
+    gt = eventlet.spawn(poke)
+    start = time.monotonic()
+    try:
+        loop.run_forever()
+    finally:
+        far.cancel()
+        gt.wait()
+        loop.close()
+    assert done, "the greenthread never ran"
+    assert time.monotonic() - start < 30  # it returned: woken, not timed out
+    assert writes == [], "a same-thread wake-up went through the self-pipe"
+
+
+def test_call_soon_threadsafe_from_os_thread(loop: asyncio.AbstractEventLoop) -> None:
+    result: list[str] = []
+
+    def other_thread() -> None:
+        time.sleep(0.02)
+        loop.call_soon_threadsafe(result.append, "from thread")
+        loop.call_soon_threadsafe(loop.stop)
+
+    far = loop.call_later(3600, lambda: None)
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    loop.run_forever()
+    thread.join()
+    far.cancel()
+    assert result == ["from thread"]
+
+
+# -- clock ------------------------------------------------------------------------
+
+
+def test_loop_time_is_hub_clock() -> None:
+    loop = aioeventlet.new_event_loop()
+    try:
+        hub = eventlet.hubs.get_hub()
+        before = hub.clock()
+        now = loop.time()
+        after = hub.clock()
+        assert before <= now <= after
+    finally:
+        loop.close()
+
+
+def test_asyncio_and_eventlet_timers_interleave_in_order() -> None:
+    order: list[str] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for delay in (0.03, 0.01):
+            loop.call_later(delay, order.append, f"asyncio{delay}")
+        for delay in (0.04, 0.02):
+            eventlet.spawn_after(delay, order.append, f"eventlet{delay}")
+        await asyncio.sleep(0.08)
+
+    aioeventlet.run(main())
+    assert order == ["asyncio0.01", "eventlet0.02", "asyncio0.03", "eventlet0.04"]
+
+
+# -- leaving the hub clean -----------------------------------------------------------
+
+
+def test_close_leaves_hub_clean() -> None:
+    before = hub_leftovers()
+
+    async def main() -> None:
+        server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        asyncio.get_running_loop().call_later(3600, lambda: None)
+        await reader.read()
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+
+    loop = aioeventlet.new_event_loop()
+    loop.run_until_complete(main())
+    assert hub_leftovers() != before or True  # the self-pipe is registered
+    loop.close()
+    assert hub_leftovers() == before
+
+
+def test_wait_cancels_its_timers() -> None:
+    """A wait cut short by I/O cancels the hub timer it set: no timer leak."""
+    hub = eventlet.hubs.get_hub()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for _ in range(50):
+            fut = loop.create_future()
+            loop.call_later(0.001, fut.set_result, None)
+            loop.call_later(3600, lambda: None).cancel()
+            await fut
+
+    aioeventlet.run(main())
+    assert not [t for _, t in hub.timers + hub.next_timers if not t.called]
+
+
+# -- other greenthreads do not see the loop running -----------------------------------
+
+
+def test_other_greenthreads_see_no_running_loop() -> None:
+    seen: list[object] = []
+
+    def probe() -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError as exc:
+            seen.append(str(exc))
+        seen.append(asyncio.current_task() if False else "ok")
+
+    async def main() -> None:
+        eventlet.spawn(probe).wait()
+        seen.append(asyncio.get_running_loop())
+
+    loop = aioeventlet.new_event_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert seen == ["no running event loop", "ok", loop]
+
+
+def test_asyncio_run_inside_greenthread_while_another_loop_runs() -> None:
+    """An eventlet.wsgi-style handler calls aioeventlet.run() (asyncio.run with
+    our loop) while the main greenthread runs a loop of its own."""
+    results: list[object] = []
+
+    async def inner(tag: str) -> tuple[str, object]:
+        await asyncio.sleep(0.01)
+        return tag, asyncio.get_running_loop()
+
+    def handler(tag: str) -> None:
+        results.append(aioeventlet.run(inner(tag)))
+
+    async def outer() -> object:
+        gts = [eventlet.spawn(handler, tag) for tag in ("a", "b")]
+        await asyncio.sleep(0.05)
+        for gt in gts:
+            gt.wait()
+        return asyncio.get_running_loop()
+
+    outer_loop = aioeventlet.run(outer())
+    assert sorted(tag for tag, _ in results) == ["a", "b"]  # type: ignore[misc]
+    loops = {id(loop) for _, loop in results}  # type: ignore[misc]
+    assert len(loops) == 2
+    assert id(outer_loop) not in loops
+
+
+def test_asyncio_run_with_policy_in_greenthread() -> None:
+    old_policy = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(aioeventlet.EventLoopPolicy())
+    try:
+
+        async def inner() -> type:
+            await asyncio.sleep(0)
+            return type(asyncio.get_running_loop())
+
+        async def outer() -> type:
+            return eventlet.spawn(asyncio.run, inner()).wait()
+
+        assert asyncio.run(outer()) is aioeventlet.EventLoop
+    finally:
+        asyncio.set_event_loop_policy(old_policy)
+
+
+# -- I/O ---------------------------------------------------------------------------------
+
+
+def test_tcp_echo_with_green_server(loop: asyncio.AbstractEventLoop) -> None:
+    """asyncio streams talking to a green server in the same thread (only
+    possible on aioeventlet; on stock asyncio the green server never runs, so
+    that variant talks to a real thread instead)."""
+    listener = eventlet.listen(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve_one() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            while data := conn.recv(1024):
+                conn.sendall(data.upper())
+
+    is_green = isinstance(loop, aioeventlet.EventLoop)
+    if is_green:
+        gt = eventlet.spawn(serve_one)
+    else:
+        listener.close()
+        real = socket.create_server(("127.0.0.1", 0))
+        port = real.getsockname()[1]
+
+        def serve_real() -> None:
+            conn, _ = real.accept()
+            with conn:
+                while data := conn.recv(1024):
+                    conn.sendall(data.upper())
+
+        thread = threading.Thread(target=serve_real)
+        thread.start()
+
+    async def client() -> list[bytes]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        got = []
+        for word in (b"hello\n", b"world\n"):
+            writer.write(word)
+            got.append(await reader.readline())
+        writer.close()
+        await writer.wait_closed()
+        return got
+
+    try:
+        assert loop.run_until_complete(client()) == [b"HELLO\n", b"WORLD\n"]
+    finally:
+        if is_green:
+            gt.wait()
+            listener.close()
+        else:
+            thread.join()
+            real.close()
+
+
+def test_add_reader_on_pipe(loop: asyncio.AbstractEventLoop) -> None:
+    rfd, wfd = os.pipe()
+    got: list[bytes] = []
+
+    def on_readable() -> None:
+        got.append(os.read(rfd, 100))
+        loop.remove_reader(rfd)
+        loop.stop()
+
+    try:
+        loop.add_reader(rfd, on_readable)
+        loop.call_later(0.01, os.write, wfd, b"ping")
+        loop.run_forever()
+    finally:
+        os.close(rfd)
+        os.close(wfd)
+    assert got == [b"ping"]
+
+
+def test_ready_fd_while_loop_stopped_does_not_spin_the_hub() -> None:
+    """A registered fd that becomes ready while the loop is not running must
+    not make the hub busy-poll (its listeners are level-triggered)."""
+    loop = aioeventlet.new_event_loop()
+    rfd, wfd = os.pipe()
+    calls: list[int] = []
+    try:
+        loop.add_reader(rfd, lambda: calls.append(len(os.read(rfd, 100))))
+        os.write(wfd, b"x")
+        cpu = time.process_time()
+        eventlet.sleep(0.2)  # the hub runs; the loop does not
+        spent = time.process_time() - cpu
+        assert spent < 0.1, f"hub spun for {spent:.3f}s of CPU in 0.2s"
+        loop.call_soon(loop.stop)
+        loop.run_forever()  # the readiness seen meanwhile is not lost
+        assert calls == [1]
+        loop.remove_reader(rfd)
+    finally:
+        loop.close()
+        os.close(rfd)
+        os.close(wfd)
+
+
+# -- bad input: the errors asyncio gives --------------------------------------------------
+
+
+def test_call_soon_non_callable(loop: asyncio.AbstractEventLoop) -> None:
+    loop.set_debug(True)
+    with pytest.raises(TypeError, match="a callable object was expected"):
+        loop.call_soon(42)  # type: ignore[arg-type]
+
+
+def test_use_after_close(loop_factory: LoopFactory) -> None:
+    loop = loop_factory()
+    loop.close()
+    with pytest.raises(RuntimeError, match="Event loop is closed"):
+        loop.call_soon(lambda: None)
+    with pytest.raises(RuntimeError, match="Event loop is closed"):
+        loop.run_forever()
+    with pytest.raises(RuntimeError, match="Event loop is closed"):
+        loop.call_later(1, lambda: None)
+    loop.close()  # closing twice is allowed
+
+
+def test_run_forever_while_running(loop: asyncio.AbstractEventLoop) -> None:
+    async def nested() -> None:
+        with pytest.raises(RuntimeError, match="This event loop is already running"):
+            loop.run_forever()
+        coro = asyncio.sleep(0)
+        with pytest.raises(RuntimeError, match="This event loop is already running"):
+            loop.run_until_complete(coro)
+        coro.close()
+
+    loop.run_until_complete(nested())
+
+
+def test_run_forever_from_other_greenthread_while_running() -> None:
+    loop = aioeventlet.new_event_loop()
+    errors: list[str] = []
+
+    def intruder() -> None:
+        try:
+            loop.run_forever()
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    async def main() -> None:
+        eventlet.spawn(intruder).wait()
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert errors == ["This event loop is already running"]
+
+
+def test_add_reader_on_closed_fd(loop: asyncio.AbstractEventLoop) -> None:
+    rfd, wfd = os.pipe()
+    os.close(rfd)
+    os.close(wfd)
+    with pytest.raises(OSError) as info:
+        loop.add_reader(rfd, lambda: None)
+    assert info.value.errno == 9  # EBADF, as epoll reports it
+
+
+def test_add_reader_invalid_fd(loop: asyncio.AbstractEventLoop) -> None:
+    with pytest.raises(ValueError, match="Invalid file"):
+        loop.add_reader(-1, lambda: None)
+    with pytest.raises(ValueError, match="Invalid file object"):
+        loop.add_reader("not a file", lambda: None)  # type: ignore[arg-type]
+
+
+def test_fd_waited_on_by_green_code_gives_clear_error() -> None:
+    loop = aioeventlet.new_event_loop()
+    a, b = socket.socketpair()
+    fd = a.fileno()
+    errors: list[str] = []
+
+    def green_reader() -> None:
+        eventlet.hubs.trampoline(a.fileno(), read=True)
+
+    async def main() -> None:
+        gt = eventlet.spawn(green_reader)
+        await asyncio.sleep(0.01)  # the greenthread now waits on a
+        try:
+            asyncio.get_running_loop().add_reader(a, lambda: None)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+        b.send(b"x")
+        eventlet.sleep(0)
+        gt.wait()
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+        a.close()
+        b.close()
+    assert len(errors) == 1
+    assert f"fd {fd} is already waited on for reading" in errors[0]
+    assert "wrap_greenthread" in errors[0]
+
+
+def test_run_inside_hub_greenlet_is_refused() -> None:
+    loop = aioeventlet.new_event_loop()
+    errors: list[str] = []
+
+    def in_hub() -> None:
+        coro = asyncio.sleep(0)
+        try:
+            loop.run_until_complete(coro)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+        coro.close()
+
+    try:
+        eventlet.hubs.get_hub().schedule_call_global(0, in_hub)
+        eventlet.sleep(0.01)
+    finally:
+        loop.close()
+    assert errors and "inside eventlet's hub greenlet" in errors[0]
+
+
+def test_loop_from_other_os_thread_is_refused() -> None:
+    loop = aioeventlet.new_event_loop()
+    errors: list[str] = []
+
+    def other() -> None:
+        try:
+            loop.run_forever()
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    loop.close()
+    assert errors and "created in another OS thread" in errors[0]
+
+
+# -- settings and environment -----------------------------------------------------------
+
+
+def test_creating_a_loop_changes_no_eventlet_setting() -> None:
+    hub = eventlet.hubs.get_hub()
+    from eventlet.hubs import hub as hub_module
+
+    def settings() -> tuple[object, ...]:
+        return (
+            hub.debug_exceptions,
+            hub.debug_blocking,
+            hub.debug_blocking_resolution,
+            hub.lclass,
+            hub_module.g_prevent_multiple_readers,
+            type(hub),
+        )
+
+    before = settings()
+    aioeventlet.run(asyncio.sleep(0))
+    assert settings() == before
+
+
+def _run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_asyncio_hub_is_refused_with_explanation() -> None:
+    proc = _run_python(
+        "import aioeventlet\n"
+        "try:\n"
+        "    aioeventlet.new_event_loop()\n"
+        "except RuntimeError as exc:\n"
+        "    print(exc)\n",
+        EVENTLET_HUB="asyncio",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "eventlet's asyncio hub" in proc.stdout
+    assert "EVENTLET_HUB=epolls" in proc.stdout
+
+
+@pytest.mark.parametrize("hub_name", ["epolls", "poll", "selects"])
+def test_works_on_every_polling_hub(hub_name: str) -> None:
+    proc = _run_python(
+        "import asyncio, aioeventlet, eventlet\n"
+        "async def main():\n"
+        "    gt = eventlet.spawn(lambda: eventlet.sleep(0.01) or 'green')\n"
+        "    r, w = await asyncio.open_connection(*srv_addr) if False else (0, 0)\n"
+        "    await asyncio.sleep(0.02)\n"
+        "    return gt.wait()\n"
+        "srv_addr = None\n"
+        "print(aioeventlet.run(main()), type(eventlet.hubs.get_hub()).__module__)\n",
+        EVENTLET_HUB=hub_name,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["green", f"eventlet.hubs.{hub_name}"]
+
+
+def test_import_is_silent_under_warnings_as_errors() -> None:
+    proc = _run_python("import aioeventlet")
+    assert proc.returncode == 0
+    assert proc.stdout == proc.stderr == ""
+
+
+def test_hub_module_is_the_only_eventlet_user() -> None:
+    """The untyped dependency stays behind _hub.py (STYLE.md, habit 9)."""
+    src = os.path.dirname(aioeventlet.__file__)
+    users = []
+    for name in sorted(os.listdir(src)):
+        if name.endswith(".py") and name != "_hub.py":
+            with open(os.path.join(src, name), encoding="utf-8") as f:
+                text = f.read()
+            if re.search(r"^\s*(import|from) eventlet\b", text, re.MULTILINE):
+                users.append(name)
+    assert users == [], f"modules importing eventlet directly: {users}"
+    assert _hub.READ == "read"
