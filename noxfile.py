@@ -1,0 +1,46 @@
+"""Test matrix.  ``./scripts/test`` runs the default sessions (what CI runs);
+``./scripts/test -s matrix`` runs the rest of the matrix (see docs)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.error_on_missing_interpreters = True
+nox.options.reuse_existing_virtualenvs = False
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+nox.options.sessions = ["tests", "conformance", "lint"]
+
+
+def install(session: nox.Session, *extra: str) -> None:
+    session.install("-e", ".[test]", *extra)
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Behaviour tests (stock asyncio vs aioeventlet) and isolated programs."""
+    install(session)
+    session.run(
+        "pytest",
+        "tests",
+        "--ignore=tests/cpython",
+        "--ignore=tests/integration",
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHONS)
+def conformance(session: nox.Session) -> None:
+    """CPython's own test_asyncio against aioeventlet.EventLoop."""
+    install(session)
+    session.run("pytest", "tests/cpython", *session.posargs)
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format) and mypy --strict."""
+    install(session, "ruff", "mypy")
+    session.run("ruff", "check", "src", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
+    session.run("mypy", "--strict", "src")
