@@ -664,3 +664,30 @@ def test_hub_module_is_the_only_eventlet_user() -> None:
                 users.append(name)
     assert users == [], f"modules importing eventlet directly: {users}"
     assert _hub.READ == "read"
+
+
+def test_stock_loop_in_greenthread_keeps_its_running_loop() -> None:
+    """A stock asyncio loop whose coroutine blocks greenly outlives an
+    aioeventlet loop of the same thread: it must find itself running again."""
+    seen: list[bool] = []
+
+    async def stock_main() -> None:
+        me = asyncio.get_running_loop()
+        eventlet.sleep(0.05)  # green-blocking call inside a coroutine
+        seen.append(asyncio.get_running_loop() is me)
+
+    def run_stock() -> None:
+        stock = asyncio.SelectorEventLoop()
+        try:
+            stock.run_until_complete(stock_main())
+        finally:
+            stock.close()
+
+    async def short() -> None:
+        await asyncio.sleep(0.01)
+
+    gt = eventlet.spawn(run_stock)
+    eventlet.sleep(0)  # run_stock starts, then blocks greenly
+    aioeventlet.run(short())  # ends while the stock loop is switched out
+    gt.wait()
+    assert seen == [True]

@@ -31,17 +31,27 @@ _set_running_loop = events._set_running_loop
 _get_hooks = sys.get_asyncgen_hooks
 _set_hooks = sys.set_asyncgen_hooks
 
-_thread_state = _threading.local()
 
 Trace = Callable[[str, tuple[Any, Any]], Any]
 
 
-def _make_trace(previous: Trace | None) -> Trace:
-    # greenlet -> (running loop, asyncgen hooks) saved when it switched out.
-    saved: dict[Any, tuple[Any, Any]] = {}
+class _ThreadState(_threading.local):  # type: ignore[misc]
+    """Per OS thread: how many aioeventlet loops run, and the trace's memory."""
 
+    def __init__(self) -> None:
+        self.depth = 0
+        self.trace: Trace | None = None
+        self.previous: Trace | None = None
+        # greenlet -> (running loop, asyncgen hooks) saved when it switched out.
+        self.saved: dict[Any, tuple[Any, Any]] = {}
+
+
+_state = _ThreadState()
+
+
+def _make_trace(saved: dict[Any, tuple[Any, Any]], previous: Trace | None) -> Trace:
     def trace(event: str, args: tuple[Any, Any]) -> Any:
-        if event == "switch" or event == "throw":
+        if event in {"switch", "throw"}:
             origin, target = args
             loop = _get_running_loop()
             if loop is not None:
@@ -64,18 +74,21 @@ def _make_trace(previous: Trace | None) -> Trace:
 def running_loop_is_greenlocal() -> Iterator[None]:
     """Within this block (one loop's run_forever), switches hide the loop
     from other greenthreads of this OS thread.  Nests: the trace function is
-    installed by the first running loop of the thread and removed by the last.
+    installed by the first running loop of the thread and removed after the
+    last, unless some greenthread that is switched out still has a loop saved
+    (a stock asyncio loop blocked in green code, say): removing it then would
+    lose that loop, so it stays until the next install reuses it.
     """
-    depth = getattr(_thread_state, "depth", 0)
-    if depth == 0:
-        previous = _hub.settrace(None)
-        _thread_state.previous = previous
-        _hub.settrace(_make_trace(previous))
-    _thread_state.depth = depth + 1
+    state = _state
+    if state.trace is None:
+        state.previous = _hub.settrace(None)
+        state.trace = _make_trace(state.saved, state.previous)
+        _hub.settrace(state.trace)
+    state.depth += 1
     try:
         yield
     finally:
-        _thread_state.depth -= 1
-        if _thread_state.depth == 0:
-            _hub.settrace(_thread_state.previous)
-            _thread_state.previous = None
+        state.depth -= 1
+        if state.depth == 0 and not state.saved:
+            _hub.settrace(state.previous)
+            state.trace = state.previous = None
