@@ -20,6 +20,7 @@ import time
 import eventlet
 import eventlet.debug
 import eventlet.hubs
+from eventlet.greenthread import GreenThread
 import pytest
 
 import aioeventlet
@@ -683,11 +684,11 @@ def test_stock_loop_in_greenthread_keeps_its_running_loop() -> None:
         finally:
             stock.close()
 
-    async def short() -> None:
-        await asyncio.sleep(0.01)
+    async def short() -> GreenThread:
+        stock_gt = eventlet.spawn(run_stock)
+        await asyncio.sleep(0.01)  # run_stock starts, then blocks greenly
+        return stock_gt
 
-    gt = eventlet.spawn(run_stock)
-    eventlet.sleep(0)  # run_stock starts, then blocks greenly
-    aioeventlet.run(short())  # ends while the stock loop is switched out
+    gt = aioeventlet.run(short())  # ends while the stock loop is switched out
     gt.wait()
     assert seen == [True]
