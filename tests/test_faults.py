@@ -1,0 +1,917 @@
+"""Fault injection: the loop under resets, half-closes, stolen fds, raising
+callbacks, SIGINT, close() with work pending, fork() and fd exhaustion.
+
+Where stock asyncio can run the same body (the ``loop`` fixture), it is the
+oracle: both loops must behave the same.  Every test is checked for leaks
+(fds, hub listeners and timers, threads, greenlets) by the reliability
+fixture and records the faults it injected (see tests/stress/_support.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import gc
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import eventlet
+import eventlet.hubs
+import pytest
+from eventlet.green import socket as green_socket
+
+import aioeventlet
+
+from .conftest import ExceptionHandlerCalls, hub_leftovers
+from .stress._support import Recorder, reliability
+
+__all__ = ["reliability"]
+
+pytestmark = pytest.mark.stress
+
+# The hub this run uses (EVENTLET_HUB), as the child processes will too.
+HUB = type(eventlet.hubs.get_hub()).__module__
+
+
+@pytest.fixture(autouse=True)
+def no_leaks(reliability: Recorder) -> Recorder:
+    """Set up before ``loop`` (autouse), so it checks after the loop closed."""
+    return reliability
+
+
+def _is_green(loop: asyncio.AbstractEventLoop) -> bool:
+    return isinstance(loop, aioeventlet.EventLoop)
+
+
+def _reset(sock: Any) -> None:
+    """Close *sock* so that the peer gets a TCP RST (SO_LINGER 0)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+async def _tcp_pair(
+    loop: asyncio.AbstractEventLoop,
+) -> tuple[
+    tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    asyncio.AbstractServer,
+]:
+    accepted: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+    accepted = loop.create_future()
+
+    async def on_client(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        accepted.set_result((r, w))
+
+    server = await asyncio.start_server(on_client, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = await asyncio.open_connection("127.0.0.1", port)
+    return client, await accepted, server
+
+
+async def _close_all(
+    server: asyncio.AbstractServer, *writers: asyncio.StreamWriter
+) -> None:
+    for writer in writers:
+        writer.close()
+        # The reset we injected may be reported once more here.
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    server.close()
+    await server.wait_closed()
+
+
+# -- peer resets -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("side", ["client resets", "server resets"])
+def test_peer_reset_mid_stream(
+    loop: asyncio.AbstractEventLoop, side: str, no_leaks: Recorder
+) -> None:
+    """A reader waiting for more data sees ConnectionResetError after the
+    data that did arrive, exactly as on stock asyncio."""
+
+    async def main() -> tuple[bytes, str]:
+        (cr, cw), (sr, sw), server = await _tcp_pair(loop)
+        victim_r, culprit_w, victim_w = (
+            (sr, cw, sw)
+            if side == "client resets"
+            else (
+                cr,
+                sw,
+                cw,
+            )
+        )
+        culprit_w.write(b"partial line without end")
+        await culprit_w.drain()
+        got = await victim_r.readexactly(7)
+        _reset(culprit_w.get_extra_info("socket"))
+        culprit_w.transport.abort()
+        try:
+            more = await asyncio.wait_for(victim_r.read(1000), 5)
+            outcome = f"read {more!r}"
+            more2 = await asyncio.wait_for(victim_r.read(1000), 5)
+            outcome += f" then {more2!r}"
+        except ConnectionResetError as exc:
+            outcome = f"ConnectionResetError errno={exc.errno}"
+        await _close_all(server, victim_w, culprit_w)
+        return got, outcome
+
+    got, outcome = loop.run_until_complete(main())
+    no_leaks("fault", f"TCP reset mid-stream ({side}, asyncio streams)", 1, "resets")
+    assert got == b"partial"
+    assert outcome == f"ConnectionResetError errno={errno.ECONNRESET}"
+
+
+def test_peer_reset_while_writing(
+    loop: asyncio.AbstractEventLoop, no_leaks: Recorder
+) -> None:
+    """A writer blocked in drain() on a full buffer gets a ConnectionError when
+    the peer resets, instead of waiting forever."""
+
+    async def main() -> str:
+        (_, cw), (_, sw), server = await _tcp_pair(loop)
+        sw.write(b"x" * (8 << 20))  # far more than the socket buffers hold
+        drain = asyncio.ensure_future(sw.drain())
+        await asyncio.sleep(0.05)
+        assert not drain.done(), "the buffers took 8 MiB: the test lost its point"
+        _reset(cw.get_extra_info("socket"))
+        cw.transport.abort()
+        try:
+            await asyncio.wait_for(drain, 5)
+            outcome = "drained"
+        except ConnectionError as exc:
+            outcome = type(exc).__name__
+        await _close_all(server, sw, cw)
+        return outcome
+
+    outcome = loop.run_until_complete(main())
+    no_leaks("fault", "TCP reset while the loop's writer is blocked", 1, "resets")
+    assert outcome in ("ConnectionResetError", "BrokenPipeError")
+
+
+def test_green_peer_resets_asyncio_reader(no_leaks: Recorder) -> None:
+    """A greenthread's socket resets the connection an asyncio stream reads."""
+    listener = eventlet.listen(("127.0.0.1", 0))
+
+    def green_peer() -> None:
+        conn, _ = listener.accept()
+        conn.sendall(b"hello")
+        eventlet.sleep(0.02)
+        _reset(conn)
+        conn.close()
+
+    async def main() -> tuple[bytes, str]:
+        gt = eventlet.spawn(green_peer)
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", listener.getsockname()[1]
+        )
+        got = await reader.readexactly(5)
+        try:
+            await asyncio.wait_for(reader.read(100), 5)
+            outcome = "no error"
+        except ConnectionResetError:
+            outcome = "reset"
+        writer.close()
+        with pytest.raises(ConnectionResetError):
+            await writer.wait_closed()
+        gt.wait()
+        return got, outcome
+
+    try:
+        result = aioeventlet.run(main())
+    finally:
+        listener.close()
+    no_leaks(
+        "fault", "TCP reset by a green socket under an asyncio reader", 1, "resets"
+    )
+    assert result == (b"hello", "reset")
+
+
+# -- half-closed connections -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("first", ["client", "server"])
+def test_half_closed_both_directions(
+    loop: asyncio.AbstractEventLoop, first: str, no_leaks: Recorder
+) -> None:
+    """After write_eof() one way, data still flows the other way, then the
+    other side closes its half too."""
+
+    async def main() -> list[bytes]:
+        (cr, cw), (sr, sw), server = await _tcp_pair(loop)
+        if first == "server":
+            (cr, cw), (sr, sw) = (sr, sw), (cr, cw)
+        cw.write(b"request")
+        cw.write_eof()
+        request = await sr.read()  # up to EOF
+        assert sr.at_eof()
+        for chunk in (b"reply 1, ", b"reply 2"):
+            sw.write(chunk)  # the other half is still open
+            await sw.drain()
+        sw.write_eof()
+        reply = await cr.read()
+        assert cr.at_eof()
+        await _close_all(server, cw, sw)
+        return [request, reply]
+
+    assert loop.run_until_complete(main()) == [b"request", b"reply 1, reply 2"]
+    no_leaks("fault", f"half-closed TCP ({first} shuts down first)", 2, "half-closes")
+
+
+@pytest.mark.parametrize("first", ["green", "asyncio"])
+def test_half_closed_with_green_peer(first: str, no_leaks: Recorder) -> None:
+    """shutdown(SHUT_WR) on a green socket and write_eof() on an asyncio
+    stream, in both orders, within one thread."""
+    listener = eventlet.listen(("127.0.0.1", 0))
+    green_got: list[bytes] = []
+
+    def green_side() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            if first == "green":
+                conn.sendall(b"green says")
+                conn.shutdown(socket.SHUT_WR)
+            data = b""
+            while chunk := conn.recv(100):
+                data += chunk
+            green_got.append(data)
+            if first == "asyncio":
+                conn.sendall(b"green replies")
+                conn.shutdown(socket.SHUT_WR)
+
+    async def main() -> bytes:
+        gt = eventlet.spawn(green_side)
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", listener.getsockname()[1]
+        )
+        if first == "green":
+            got = await reader.read()
+            writer.write(b"asyncio replies")
+            writer.write_eof()
+        else:
+            writer.write(b"asyncio says")
+            writer.write_eof()
+            got = await reader.read()
+        gt.wait()
+        writer.close()
+        await writer.wait_closed()
+        return got
+
+    try:
+        got = aioeventlet.run(main())
+    finally:
+        listener.close()
+    no_leaks(
+        "fault", f"half-closed TCP with a green peer ({first} first)", 2, "half-closes"
+    )
+    if first == "green":
+        assert (got, green_got) == (b"green says", [b"asyncio replies"])
+    else:
+        assert (got, green_got) == (b"green replies", [b"asyncio says"])
+
+
+# -- fds closed behind the loop's back -------------------------------------------------
+
+
+def test_fd_closed_and_reused_by_green_code_is_reported(
+    handler_calls: ExceptionHandlerCalls, no_leaks: Recorder
+) -> None:
+    """os.close() on a registered fd, then a green socket gets the same number:
+    the loop's exception handler hears of it (naming the fd), the old reader is
+    never called for the new socket's events, and the loop cleans up."""
+    loop = aioeventlet.new_event_loop()
+    loop.set_exception_handler(lambda _l, ctx: handler_calls.append(ctx))
+    handler_calls.expect()
+    a, b = socket.socketpair()
+    stale_calls: list[int] = []
+
+    async def main() -> tuple[int, bool]:
+        fd = a.fileno()
+        loop.add_reader(a, stale_calls.append, 1)
+        await asyncio.sleep(0.01)
+        os.close(fd)
+        a.detach()
+        green = green_socket.socket()  # takes the lowest free number: fd
+        reused = green.fileno() == fd
+        other = green_socket.socket()
+        # Make the new socket readable (a listener gets a pending connection).
+        green.bind(("127.0.0.1", 0))
+        green.listen()
+        other.connect(green.getsockname())
+        await asyncio.sleep(0.05)
+        assert loop.remove_reader(fd)
+        other.close()
+        green.close()
+        return fd, reused
+
+    try:
+        fd, reused = loop.run_until_complete(main())
+    finally:
+        loop.close()
+        b.close()
+    no_leaks("fault", "registered fd closed, number reused by a green socket", 1, "fds")
+    assert reused
+    assert stale_calls == []
+    assert len(handler_calls) == 1
+    assert f"fd {fd} was closed while registered" in handler_calls[0]["message"]
+    assert handler_calls[0]["fileobj"] is a
+
+
+def test_transport_fd_reused_by_green_code_is_reported(
+    handler_calls: ExceptionHandlerCalls, no_leaks: Recorder
+) -> None:
+    """The same under a live asyncio transport: the handler is told once, the
+    transport's protocol never sees the green socket's traffic, and the loop
+    winds down without hanging."""
+    loop = aioeventlet.new_event_loop()
+    loop.set_exception_handler(lambda _l, ctx: handler_calls.append(ctx))
+    handler_calls.expect()
+
+    async def main() -> tuple[bool, bytes]:
+        (_, cw), (sr, sw), server = await _tcp_pair(loop)
+        fd = sw.get_extra_info("socket").fileno()
+        os.close(fd)  # behind the transport's back
+        green = green_socket.socket()
+        reused = green.fileno() == fd
+        # Make the green socket readable: a listener with a pending connection.
+        green.bind(("127.0.0.1", 0))
+        green.listen()
+        peer = socket.create_connection(green.getsockname())
+        await asyncio.sleep(0.05)
+        stolen = sr._buffer  # type: ignore[attr-defined]
+        assert not sr.at_eof()
+        peer.close()
+        green.close()
+        # The transport's socket object still believes it owns the number (as
+        # a stale socket object would on stock asyncio): give it a file of its
+        # own to close, so that closing the transport harms nobody.
+        placeholder = os.open(os.devnull, os.O_RDONLY)
+        assert placeholder == fd
+        sw.transport.abort()
+        cw.close()
+        await cw.wait_closed()
+        server.close()
+        await server.wait_closed()
+        return reused, bytes(stolen)
+
+    try:
+        reused, stolen = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    no_leaks(
+        "fault", "transport's fd closed, number reused by a green socket", 1, "fds"
+    )
+    assert reused
+    assert stolen == b""
+    assert len(handler_calls) == 1, handler_calls
+    assert "was closed while registered" in handler_calls[0]["message"]
+
+
+def test_fd_closed_by_os_close_does_not_hang(
+    loop: asyncio.AbstractEventLoop, no_leaks: Recorder
+) -> None:
+    """os.close() behind the loop's back with nothing reusing the number: the
+    loop keeps running other work, remove_reader() and close() still work."""
+    a, b = socket.socketpair()
+    fd = a.fileno()
+    calls: list[str] = []
+
+    def on_readable() -> None:
+        try:
+            os.read(fd, 10)
+        except OSError as exc:
+            calls.append(errno.errorcode[exc.errno or 0])
+            loop.remove_reader(fd)
+
+    loop.add_reader(fd, on_readable)
+    loop.run_until_complete(asyncio.sleep(0.01))
+    os.close(fd)
+    a.detach()
+    loop.run_until_complete(asyncio.sleep(0.05))
+    loop.remove_reader(fd)
+    b.close()
+    no_leaks("fault", "registered fd closed by os.close()", 1, "fds")
+    # epoll drops a closed fd silently (stock asyncio too); poll and select
+    # report it, and the reader runs into EBADF.
+    assert calls in ([], ["EBADF"])
+
+
+@pytest.mark.xfail(
+    HUB == "eventlet.hubs.epolls",
+    strict=True,
+    reason=(
+        "core bug: fd closed by os.close() and its number reused by a non-green "
+        "file (os.pipe) while registered: add_reader on the new fd modifies the "
+        "stale key and never re-arms, so the reader never runs (a hang; stock "
+        "asyncio's EpollSelector does the same). Reproducer: this test. Fix: "
+        "HubSelector remembers (st_dev, st_ino) at register() and re-arms in "
+        "modify() when os.fstat(fd) no longer matches (see the issue 8 report)."
+    ),
+)
+def test_fd_reused_by_plain_os_call_is_not_a_hang(no_leaks: Recorder) -> None:
+    loop = aioeventlet.new_event_loop()
+    a, b = socket.socketpair()
+    fd = a.fileno()
+    loop.add_reader(fd, lambda: None)
+    r = w = -1
+    try:
+        loop.run_until_complete(asyncio.sleep(0.01))
+        os.close(fd)
+        a.detach()
+        r, w = os.pipe()
+        assert r == fd
+        fut = loop.create_future()
+        loop.add_reader(r, lambda: fut.done() or fut.set_result(os.read(r, 10)))
+        os.write(w, b"new")
+        got = loop.run_until_complete(asyncio.wait_for(fut, 2))
+        loop.remove_reader(r)
+    finally:
+        loop.close()
+        b.close()
+        for f in (r, w):
+            if f >= 0:
+                os.close(f)
+    no_leaks("fault", "registered fd closed, number reused by os.pipe()", 1, "fds")
+    assert got == b"new"
+
+
+# -- exceptions in every kind of callback ----------------------------------------------
+
+
+class _Boom(Exception):
+    pass
+
+
+def test_exceptions_in_callbacks_reach_the_handler(  # noqa: PLR0915 - one scenario
+    loop: asyncio.AbstractEventLoop,
+    handler_calls: ExceptionHandlerCalls,
+    no_leaks: Recorder,
+) -> None:
+    """Each kind of callback raises once; each exception reaches the exception
+    handler exactly once with the message asyncio gives, and the loop keeps
+    running the callbacks scheduled after it."""
+    handler_calls.expect()
+    after: list[str] = []
+    rfd, wfd = os.pipe()
+    sigs_ok = threading.current_thread() is threading.main_thread()
+
+    def raiser(kind: str) -> Callable[..., None]:
+        def boom(*_: object) -> None:
+            raise _Boom(kind)
+
+        return boom
+
+    class RaisingProtocol(asyncio.Protocol):
+        def data_received(self, data: bytes) -> None:
+            raise _Boom("protocol.data_received")
+
+    async def main() -> None:
+        kinds = [
+            "call_soon",
+            "call_later",
+            "call_at",
+            "call_soon_threadsafe",
+            "reader",
+            "writer",
+            "done callback",
+        ]
+        loop.call_soon(raiser("call_soon"))
+        loop.call_later(0.001, raiser("call_later"))
+        loop.call_at(loop.time() + 0.002, raiser("call_at"))
+        thread = threading.Thread(
+            target=loop.call_soon_threadsafe, args=(raiser("call_soon_threadsafe"),)
+        )
+        thread.start()
+        thread.join()
+
+        def reader() -> None:
+            loop.remove_reader(rfd)
+            raise _Boom("reader")
+
+        def writer() -> None:
+            loop.remove_writer(wfd)
+            raise _Boom("writer")
+
+        loop.add_reader(rfd, reader)
+        loop.add_writer(wfd, writer)
+        os.write(wfd, b"x")
+        fut = loop.create_future()
+        fut.add_done_callback(raiser("done callback"))
+        fut.set_result(None)
+        if sigs_ok:
+            kinds.append("signal handler")
+            loop.add_signal_handler(signal.SIGUSR1, raiser("signal handler"))
+            os.kill(os.getpid(), signal.SIGUSR1)
+        # Protocol method: data arrives, data_received raises.
+        server = await loop.create_server(RaisingProtocol, "127.0.0.1", 0)
+        _, w = await asyncio.open_connection(
+            "127.0.0.1", server.sockets[0].getsockname()[1]
+        )
+        kinds.append("protocol.data_received")
+        w.write(b"data")
+        for _ in range(100):
+            await asyncio.sleep(0.005)
+            if len(handler_calls) >= len(kinds):
+                break
+        after.append("still running")
+        if sigs_ok:
+            loop.remove_signal_handler(signal.SIGUSR1)
+        w.close()
+        await w.wait_closed()
+        server.close()
+        await server.wait_closed()
+        got = sorted(str(c["exception"]) for c in handler_calls)
+        assert got == sorted(kinds)
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        os.close(rfd)
+        os.close(wfd)
+    no_leaks(
+        "fault",
+        "exceptions raised in each kind of loop callback",
+        len(handler_calls),
+        "exceptions",
+    )
+    assert after == ["still running"]
+    assert all(isinstance(c["exception"], _Boom) for c in handler_calls)
+    messages = {str(c["exception"]): c["message"] for c in handler_calls}
+    assert messages["protocol.data_received"] == (
+        "Fatal error: protocol.data_received() call failed."
+    )
+    assert messages["call_soon"].startswith("Exception in callback ")
+
+
+def test_unretrieved_task_exception_reaches_handler(
+    loop: asyncio.AbstractEventLoop,
+    handler_calls: ExceptionHandlerCalls,
+    no_leaks: Recorder,
+) -> None:
+    handler_calls.expect()
+
+    async def fails() -> None:
+        raise _Boom("task")
+
+    task = loop.create_task(fails())
+    loop.run_until_complete(asyncio.sleep(0.01))
+    del task
+    gc.collect()
+    no_leaks("fault", "task exception never retrieved", 1, "exceptions")
+    assert [c["message"] for c in handler_calls] == [
+        "Task exception was never retrieved"
+    ]
+    assert isinstance(handler_calls[0]["exception"], _Boom)
+
+
+def test_greenthread_exception_reaches_awaiting_code(no_leaks: Recorder) -> None:
+    """A greenthread that raises while the loop runs: the loop is unharmed,
+    and the coroutine that waits for it gets the exception."""
+
+    def green_fails() -> None:
+        eventlet.sleep(0.01)
+        raise _Boom("green")
+
+    async def main() -> str:
+        gt = eventlet.spawn(green_fails)
+        gt.link(lambda _gt: None)  # linked: eventlet does not print it
+        await asyncio.sleep(0.02)  # it raised while the loop was parked
+        try:
+            gt.wait()
+        except _Boom as exc:
+            return f"caught {exc}"
+        return "nothing raised"
+
+    assert aioeventlet.run(main()) == "caught green"
+    no_leaks("fault", "exception raised in a greenthread", 1, "exceptions")
+
+
+# -- SIGINT during run() ---------------------------------------------------------------
+
+_SIGINT_CHILD = textwrap.dedent(
+    """
+    import aioeventlet, asyncio, json, sys
+    import eventlet
+    RUN = aioeventlet.run if sys.argv[1] == "aioeventlet" else asyncio.run
+    log = {"cancelled": [], "main_cancelled": False, "keyboard_interrupt": False}
+
+    async def worker(n):
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            log["cancelled"].append(n)
+            raise
+
+    async def main():
+        tasks = [asyncio.ensure_future(worker(n)) for n in range(3)]
+        await asyncio.sleep(0.05)
+        print("ready", flush=True)
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            log["main_cancelled"] = True
+            raise
+
+    try:
+        RUN(main())
+    except KeyboardInterrupt:
+        log["keyboard_interrupt"] = True
+    log["cancelled"].sort()
+    # The hub survived: greenthreads still run after run() returned.
+    log["green_after"] = eventlet.spawn(lambda: eventlet.sleep(0.01) or 1).wait()
+    print(json.dumps(log), flush=True)
+    """
+)
+
+
+def _sigint_child(kind: str) -> dict[str, Any]:
+    proc = subprocess.Popen(
+        [sys.executable, "-W", "error", "-c", _SIGINT_CHILD, kind],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline()
+        assert ready == "ready\n", proc.stderr.read() if proc.stderr else ready
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert err == ""
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def test_sigint_during_run_cancels_tasks(no_leaks: Recorder) -> None:
+    """Ctrl-C during aioeventlet.run(): KeyboardInterrupt comes out of run(),
+    the tasks were cancelled (their handlers ran), the hub still works, and
+    all of it matches asyncio.run() on this Python."""
+    green = _sigint_child("aioeventlet")
+    stock = _sigint_child("asyncio")
+    no_leaks("fault", "SIGINT during aioeventlet.run() (child process)", 1, "signals")
+    assert green == stock
+    assert green["keyboard_interrupt"] is True
+    assert green["cancelled"] == [0, 1, 2]
+    assert green["green_after"] == 1
+    assert green["main_cancelled"] is (sys.version_info >= (3, 11))
+
+
+# -- close() with work pending ---------------------------------------------------------
+
+
+def test_close_with_pending_tasks(
+    loop: asyncio.AbstractEventLoop,
+    handler_calls: ExceptionHandlerCalls,
+    no_leaks: Recorder,
+) -> None:
+    """close() with tasks still pending: the hub is left clean, and the tasks
+    are reported destroyed-while-pending on collection, as on stock asyncio."""
+    handler_calls.expect()
+
+    async def forever(fut: asyncio.Future[None]) -> None:
+        await fut
+
+    never: asyncio.Future[None] = loop.create_future()
+    tasks = [loop.create_task(forever(never)) for _ in range(5)]
+    loop.call_later(3600, lambda: None)
+    r, w = socket.socketpair()
+    loop.add_reader(r, lambda: None)
+    loop.run_until_complete(asyncio.sleep(0.01))
+    loop.remove_reader(r)
+    r.close()
+    w.close()
+    loop.close()
+    assert hub_leftovers() == {}
+    assert all(not t.done() for t in tasks)
+    del tasks, never
+    gc.collect()
+    no_leaks("fault", "loop.close() with pending tasks", 5, "tasks")
+    assert [c["message"] for c in handler_calls] == [
+        "Task was destroyed but it is pending!"
+    ] * 5
+
+
+# -- fork ------------------------------------------------------------------------------
+
+_FORK_CHILD = textwrap.dedent(
+    """
+    import warnings
+    import aioeventlet
+    # eventlet warns that fork() is "a bad idea": exactly that warning is the
+    # subject here.
+    warnings.filterwarnings("ignore", message="Using fork[(][)] is a bad idea")
+    import asyncio, json, os, socket, sys, threading, time
+    import eventlet
+    CHILD_EXIT = sys.argv[1]
+
+    async def child_main():
+        a, b = socket.socketpair()
+        loop = asyncio.get_running_loop()
+        gt = eventlet.spawn(lambda: eventlet.sleep(0.01) or "green")
+        await loop.sock_sendall(b, b"child io")
+        got = await asyncio.wait_for(loop.sock_recv(a, 100), 5)
+        a.close(); b.close()
+        return [got.decode(), gt.wait()]
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        readable = loop.create_future()
+        loop.add_reader(a, lambda: readable.done() or readable.set_result(a.recv(100)))
+        pid = os.fork()
+        if pid == 0:
+            result = aioeventlet.run(child_main())
+            print(json.dumps({"child": result}), flush=True)
+            if CHILD_EXIT == "_exit":
+                os._exit(0)
+            # Unwind through the parent's loop inherited by the child: that
+            # closes the child's copy of it.
+            sys.exit(0)
+        _, status = os.waitpid(pid, 0)
+        # The parent's loop still works: timers, self-pipe wake-ups from a
+        # thread, and readiness of the fd registered before the fork.
+        woken = loop.create_future()
+        t = threading.Thread(
+            target=lambda: (time.sleep(0.05), loop.call_soon_threadsafe(
+                woken.set_result, "woken")))
+        t.start()
+        far = loop.call_later(3600, lambda: None)
+        out = {"status": os.waitstatus_to_exitcode(status)}
+        try:
+            out["threadsafe"] = await asyncio.wait_for(woken, 3)
+        except asyncio.TimeoutError:
+            out["threadsafe"] = "not woken"
+        t.join()
+        b.send(b"parent io")
+        try:
+            out["reader"] = (await asyncio.wait_for(readable, 3)).decode()
+        except asyncio.TimeoutError:
+            out["reader"] = "never called"
+        far.cancel()
+        loop.remove_reader(a)
+        a.close(); b.close()
+        return out
+
+    print(json.dumps({"parent": aioeventlet.run(main())}), flush=True)
+    """
+)
+
+
+def _fork_program(child_exit: str) -> list[dict[str, Any]]:
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-c", _FORK_CHILD, child_exit],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def test_fork_child_runs_fresh_loop_parent_unaffected(no_leaks: Recorder) -> None:
+    lines = _fork_program("_exit")
+    no_leaks(
+        "fault", "os.fork() with a running loop (child exits with os._exit)", 1, "forks"
+    )
+    assert lines == [
+        {"child": ["child io", "green"]},
+        {"parent": {"status": 0, "threadsafe": "woken", "reader": "parent io"}},
+    ]
+
+
+@pytest.mark.xfail(
+    HUB == "eventlet.hubs.epolls",
+    strict=True,
+    reason=(
+        "core bug: after os.fork() the child shares the parent's epoll instance "
+        "(eventlet's epolls hub keeps it); when the child unwinds through the "
+        "inherited loop (sys.exit inside a coroutine, so asyncio closes that "
+        "loop), HubSelector.close() removes the hub listeners, and the hub's "
+        "epoll_ctl(DEL) in the child removes the PARENT's registrations: the "
+        "parent's loop never sees that fd again (and, on 3.12+, not its "
+        "self-pipe). Reproducer: this test. Fix: re-create the epoll in the "
+        "child with os.register_at_fork (see the issue 8 report)."
+    ),
+)
+def test_fork_child_exiting_through_inherited_loop(no_leaks: Recorder) -> None:
+    lines = _fork_program("sys.exit")
+    no_leaks("fault", "os.fork() with a running loop (child unwinds it)", 1, "forks")
+    assert lines == [
+        {"child": ["child io", "green"]},
+        {"parent": {"status": 0, "threadsafe": "woken", "reader": "parent io"}},
+    ]
+
+
+# -- running out of file descriptors ---------------------------------------------------
+
+_EMFILE_CHILD = textwrap.dedent(
+    """
+    import aioeventlet, asyncio, errno, json, os, resource, socket
+    import eventlet
+
+    def nfds():
+        return len(os.listdir("/proc/self/fd"))
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        handler = []
+        loop.set_exception_handler(lambda l, c: handler.append(c))
+        accepted = []
+        server = await asyncio.start_server(
+            lambda r, w: accepted.append(w), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        # Leave room for a few more fds only.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nfds() + 12, HARD))
+        clients, client_errors = [], []
+        for _ in range(40):
+            try:
+                clients.append(await asyncio.wait_for(
+                    asyncio.open_connection("127.0.0.1", port), 5))
+            except OSError as exc:
+                client_errors.append(errno.errorcode.get(exc.errno, str(exc.errno)))
+        await asyncio.sleep(0.1)
+        out = {
+            "client_errors": sorted(set(client_errors)),
+            "handler": sorted({c["message"] for c in handler}),
+            "handler_errnos": sorted({
+                errno.errorcode[c["exception"].errno] for c in handler
+                if isinstance(c.get("exception"), OSError)}),
+        }
+        try:
+            aioeventlet.new_event_loop()
+            out["new_loop"] = "created"
+        except OSError as exc:
+            out["new_loop"] = errno.errorcode[exc.errno]
+        try:
+            eventlet.listen(("127.0.0.1", 0))
+            out["green_listen"] = "created"
+        except OSError as exc:
+            out["green_listen"] = errno.errorcode[exc.errno]
+        # Free the fds: the server accepts again (after asyncio's retry
+        # delay) and new connections work.
+        for r, w in clients:
+            w.close()
+        for w in accepted:
+            w.close()
+        accepted.clear()
+        await asyncio.sleep(0.05)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (SOFT, HARD))
+        r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
+        for _ in range(300):
+            if accepted:
+                break
+            await asyncio.sleep(0.01)
+        out["recovered"] = bool(accepted)
+        w.close()
+        for a in accepted:
+            a.close()
+        server.close()
+        await server.wait_closed()
+        out["opened_before_limit"] = len(clients)
+        return out
+
+    SOFT, HARD = resource.getrlimit(resource.RLIMIT_NOFILE)
+    print(json.dumps(aioeventlet.run(main())))
+    """
+)
+
+
+def test_out_of_file_descriptors_is_an_error_not_a_hang(no_leaks: Recorder) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-c", _EMFILE_CHILD],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    no_leaks(
+        "fault",
+        "RLIMIT_NOFILE exhausted under a running loop (child process)",
+        len(out["client_errors"]) + 3,
+        "EMFILE faults",
+    )
+    assert out["client_errors"] == ["EMFILE"]
+    assert 0 < out["opened_before_limit"] < 40
+    assert out["handler"] == ["socket.accept() out of system resource"]
+    assert out["handler_errnos"] == ["EMFILE"]
+    assert out["new_loop"] == "EMFILE"
+    assert out["green_listen"] == "EMFILE"
+    assert out["recovered"] is True
