@@ -1,0 +1,60 @@
+"""Shared by the monkey-patched programs (each runs in a fresh interpreter).
+
+``monkey_patch()`` must be the first thing a program does; the programs run
+under ``python -W error``, so eventlet's own deprecation notice on import is
+filtered here, exactly that one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import warnings
+
+
+def monkey_patch() -> None:
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"\s*Eventlet is deprecated", category=Warning
+        )
+        import eventlet
+    eventlet.monkey_patch()
+    assert eventlet.patcher.is_monkey_patched("socket")
+
+
+class GreenWorker:
+    """A greenthread doing checkable work (a SHA-256 chain) until stopped."""
+
+    SEED = b"aioeventlet"
+
+    def __init__(self) -> None:
+        import eventlet
+
+        self.rounds = 0
+        self.digest = self.SEED
+        self._stopping = False
+        self._gt = eventlet.spawn(self._run)
+
+    def _run(self) -> None:
+        import eventlet
+
+        while not self._stopping:
+            self.digest = hashlib.sha256(self.digest).digest()
+            self.rounds += 1
+            eventlet.sleep(0.001)
+
+    def stop(self) -> int:
+        self._stopping = True
+        self._gt.wait()
+        expected = self.SEED
+        for _ in range(self.rounds):
+            expected = hashlib.sha256(expected).digest()
+        assert self.digest == expected, "the green worker's chain is corrupt"
+        return self.rounds
+
+
+def report(results: dict[str, object]) -> None:
+    """Print the results as one JSON line: the test compares them."""
+    sys.stdout.write(json.dumps(results, sort_keys=True) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,310 @@
+"""Real servers for the integration tests, and programs run in a fresh interpreter.
+
+Every server runs on 127.0.0.1 on a free port, as a child process of the test
+run, with its output in a log file.  Starting one is bounded: a server that
+exits early or does not listen in time is a :class:`ServerStartError` whose
+message carries the server's log, so a broken install reads as an error with
+its cause, never as a hang.  Only the processes started here are ever stopped
+(by their own ``Popen`` handle).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+PROGRAMS = Path(__file__).parent / "programs"
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+
+
+class ServerStartError(Exception):
+    """A server the tests need did not come up; the message holds its log."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class ServerProcess:
+    """One server process: started with bounded waiting, stopped by its handle."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        port: int,
+        log_path: Path,
+        *,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+        stop_signal: int = signal.SIGTERM,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.port = port
+        self.log_path = log_path
+        self.env = env
+        self.user = user
+        self.stop_signal = stop_signal
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError as exc:
+            return f"(no log at {self.log_path}: {exc})"
+
+    def start(
+        self,
+        ready: Callable[[str], bool] | None = None,
+        timeout: float = START_TIMEOUT,
+    ) -> None:
+        """Start the server; return once it accepts TCP connections on its port
+        (and ``ready(log)`` holds, when given).  Raise ServerStartError with the
+        server's log if it exits or is not ready within *timeout* seconds."""
+        if shutil.which(self.argv[0]) is None and not Path(self.argv[0]).exists():
+            raise ServerStartError(
+                f"{self.name}: {self.argv[0]!r} is not installed; run "
+                "scripts/install-servers (the nox 'integration' session does)"
+            )
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                user=self.user,
+                # Its own session: a Ctrl-C meant for pytest does not reach it
+                # half-way; stop() ends it explicitly.
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            code = self.proc.poll()
+            if code is not None:
+                raise ServerStartError(
+                    f"{self.name} exited with status {code} before listening on "
+                    f"127.0.0.1:{self.port}.\ncommand: {' '.join(self.argv)}\n"
+                    f"--- its log ---\n{self.log()}"
+                )
+            if _accepts(self.port) and (ready is None or ready(self.log())):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise ServerStartError(
+            f"{self.name} did not listen on 127.0.0.1:{self.port} within "
+            f"{timeout:.0f} s.\ncommand: {' '.join(self.argv)}\n"
+            f"--- its log ---\n{self.log()}"
+        )
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop the process started by start(): its stop signal, then SIGKILL."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(self.stop_signal)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+
+
+# -- redis --------------------------------------------------------------------------
+
+
+def start_redis(workdir: Path) -> ServerProcess:
+    port = free_port()
+    server = ServerProcess(
+        "redis-server",
+        [
+            "redis-server",
+            "--bind", "127.0.0.1",
+            "--port", str(port),
+            "--dir", str(workdir),
+            "--save", "",
+            "--appendonly", "no",
+            "--daemonize", "no",
+        ],
+        port,
+        workdir / "redis.log",
+    )  # fmt: skip
+    server.start(ready=lambda log: "Ready to accept connections" in log)
+    return server
+
+
+# -- PostgreSQL ---------------------------------------------------------------------
+
+POSTGRES_USER = "aioeventlet"
+POSTGRES_PASSWORD = "integration-secret"
+POSTGRES_DB = "postgres"
+# PostgreSQL refuses to run as root; the tests then run it as this system user.
+POSTGRES_OS_USER = "aioeventlet-pg"
+
+
+def postgres_bindir() -> Path:
+    """The newest PostgreSQL bin directory with initdb and postgres."""
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: (
+            int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0
+        ),
+    )
+    if candidates:
+        return candidates[-1].parent
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    raise ServerStartError(
+        "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb and no "
+        "initdb on PATH); run scripts/install-servers"
+    )
+
+
+def _postgres_os_user() -> str | None:
+    """None when not root (PostgreSQL runs as us); else a system user, made once."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(POSTGRES_OS_USER)
+    except KeyError:
+        subprocess.run(
+            [
+                "useradd", "--system", "--no-create-home",
+                "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+                POSTGRES_OS_USER,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )  # fmt: skip
+    return POSTGRES_OS_USER
+
+
+def start_postgres() -> tuple[ServerProcess, Path]:
+    """initdb a throwaway cluster in a temp dir, start it; return it and the dir.
+
+    The directory is made with tempfile (not pytest's tmp_path, whose parents
+    are private to root) so that the PostgreSQL user can reach it."""
+    bindir = postgres_bindir()
+    os_user = _postgres_os_user()
+    base = Path(tempfile.mkdtemp(prefix="aioeventlet-pg-"))
+    datadir = base / "data"
+    pwfile = base / "pwfile"
+    pwfile.write_text(POSTGRES_PASSWORD + "\n")
+    if os_user is not None:
+        entry = pwd.getpwnam(os_user)
+        for path in (base, pwfile):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+    initdb_log = base / "initdb.log"
+    with initdb_log.open("wb") as log:
+        try:
+            result = subprocess.run(
+                [
+                    str(bindir / "initdb"),
+                    "--pgdata", str(datadir),
+                    "--username", POSTGRES_USER,
+                    "--pwfile", str(pwfile),
+                    "--auth", "scram-sha-256",
+                    "--encoding", "UTF8",
+                    "--no-locale",
+                    "--no-sync",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                user=os_user,
+                cwd=base,
+                timeout=120,
+                check=False,  # a failure is reported below, with initdb's log
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            result = None
+    if result is None or result.returncode != 0:
+        text = initdb_log.read_text(errors="replace")
+        shutil.rmtree(base, ignore_errors=True)
+        raise ServerStartError(f"initdb failed.\n--- its log ---\n{text}")
+    port = free_port()
+    server = ServerProcess(
+        "postgres",
+        [
+            str(bindir / "postgres"),
+            "-D", str(datadir),
+            "-h", "127.0.0.1",
+            "-p", str(port),
+            "-k", str(base),  # its Unix socket lives in the temp dir, not /run
+            "-c", "fsync=off",
+            "-c", "full_page_writes=off",
+        ],
+        port,
+        base / "postgres.log",
+        user=os_user,
+        # SIGINT is PostgreSQL's "fast" shutdown: ends sessions, then exits.
+        stop_signal=signal.SIGINT,
+    )  # fmt: skip
+    # (The log file is opened by us and inherited, so its owner does not matter.)
+    try:
+        server.start(ready=lambda log: "ready to accept connections" in log)
+    except BaseException:
+        shutil.rmtree(base, ignore_errors=True)
+        raise
+    return server, base
+
+
+# -- programs in a fresh interpreter ------------------------------------------------
+
+
+def run_program(
+    path: Path, *args: str, timeout: float = 60.0, env: dict[str, str] | None = None
+) -> str:
+    """Run a Python program in a fresh interpreter under ``-W error``; return its
+    stdout.  Fail with its output if it exits non-zero or writes to stderr."""
+    full_env = dict(os.environ)
+    full_env.pop("PYTHONASYNCIODEBUG", None)
+    if env:
+        full_env.update(env)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-W", "error", str(path), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            check=False,  # the assertion below shows the program's output
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(
+            f"{path.name} did not finish within {timeout:.0f} s\n"
+            f"--- stdout ---\n{exc.stdout}\n--- stderr ---\n{exc.stderr}"
+        ) from None
+    output = (
+        f"{path.name} exited with status {result.returncode}\n"
+        f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+    )
+    assert result.returncode == 0, output
+    assert not result.stderr, output
+    return result.stdout

@@ -1,0 +1,100 @@
+"""gunicorn ``-k eventlet`` serving a Flask app whose views run asyncio code.
+
+gunicorn runs as a child process on 127.0.0.1 and a free port; the clients are
+asyncio tasks (httpx) on an aioeventlet loop in the test process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import aioeventlet
+
+from . import servers
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def gunicorn_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir = tmp_path_factory.mktemp("gunicorn")
+    port = servers.free_port()
+    server = servers.ServerProcess(
+        "gunicorn",
+        [
+            sys.executable, "-m", "gunicorn",
+            "--worker-class", "eventlet",
+            "--workers", "2",
+            "--worker-connections", "500",
+            "--bind", f"127.0.0.1:{port}",
+            "--chdir", str(servers.PROGRAMS),
+            "--graceful-timeout", "5",
+            "--log-level", "info",
+            "gunicorn_app:app",
+        ],
+        port,
+        Path(workdir) / "gunicorn.log",
+        # SIGINT: gunicorn's quick shutdown (SIGTERM waits for requests).
+        stop_signal=signal.SIGINT,
+    )  # fmt: skip
+    # "Booting worker" appears once a worker process has forked; the master
+    # already listens, so requests made then queue until a worker accepts.
+    server.start(ready=lambda log: "Booting worker" in log)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+    log = server.log()
+    assert "Traceback" not in log, log
+    assert "[ERROR]" not in log, log
+
+
+def fetch_all(base: str, paths: list[str]) -> list[Any]:
+    async def main() -> list[Any]:
+        limits = httpx.Limits(max_connections=len(paths))
+        async with httpx.AsyncClient(
+            base_url=base, timeout=30, limits=limits
+        ) as client:
+
+            async def get(path: str) -> Any:
+                resp = await client.get(path)
+                assert resp.status_code == 200, (path, resp.status_code, resp.text)
+                return resp.json()
+
+            return list(await asyncio.gather(*(get(p) for p in paths)))
+
+    return aioeventlet.run(main())
+
+
+def test_worker_is_patched_and_runs_aioeventlet(gunicorn_url: str) -> None:
+    (info,) = fetch_all(gunicorn_url, ["/info"])
+    assert info == {
+        "loop": "aioeventlet.EventLoop",
+        "socket_patched": True,
+        "thread_patched": True,
+    }
+
+
+def test_concurrent_clients_views_run_asyncio(gunicorn_url: str) -> None:
+    answers = fetch_all(gunicorn_url, [f"/squares?n={n}" for n in range(60)])
+    assert [(a["n"], a["squares"]) for a in answers] == [
+        (n, [i * i for i in range(n)]) for n in range(60)
+    ]
+
+
+def test_views_call_async_http_client(gunicorn_url: str) -> None:
+    """Each /relay request calls back into the server with aiohttp, from a green
+    view: the worker serves the inner request while the outer one waits."""
+    answers = fetch_all(gunicorn_url, [f"/relay?n={n}" for n in range(40)])
+    assert [a["relayed"] for a in answers] == [True] * 40
+    assert [a["inner"]["squares"] for a in answers] == [
+        [i * i for i in range(n)] for n in range(40)
+    ]

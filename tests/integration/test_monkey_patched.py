@@ -1,0 +1,86 @@
+"""The same libraries with ``eventlet.monkey_patch()`` at process start.
+
+Each program under ``programs/`` patches first thing, then runs a library on
+an aioeventlet loop next to greenthreads, in a fresh interpreter under
+``-W error``, and prints its results as one JSON line that the test compares.
+(gunicorn's eventlet worker is patched too: see test_gunicorn.py.)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from . import servers
+
+pytestmark = pytest.mark.integration
+
+
+def run(name: str, *args: str) -> Any:
+    out = servers.run_program(servers.PROGRAMS / f"{name}.py", *args)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_aiohttp_with_green_urllib_clients() -> None:
+    assert run("patched_aiohttp") == {
+        "loop": "EventLoop",
+        "squares": [n * n for n in range(40)],
+        "green_squares": [n * n for n in range(40)],
+        "stream_ok": True,
+        "upload_ok": True,
+        "green_worker_ran": True,
+    }
+
+
+def test_httpx_and_eventlet_wsgi() -> None:
+    assert run("patched_wsgi_httpx") == {
+        "direct_ok": True,
+        "relayed_ok": True,
+        "count": 40,
+        "green_worker_ran": True,
+    }
+
+
+def test_redis_asyncio_next_to_blocking_redis(redis_port: int) -> None:
+    assert run("patched_redis", str(redis_port)) == {
+        "lengths": [20] * 10,
+        "lists": [[str(i) for i in range(20)]] * 10,
+        "pipeline": ["200", 1200, "1200"],
+        "pubsub": [f"m{i}" for i in range(5)],
+        "publish_receivers": [1] * 5,
+        "green_worker_ran": True,
+    }
+
+
+def test_asyncpg(postgres_dsn: str) -> None:
+    assert run("patched_asyncpg", postgres_dsn) == {
+        "rows_ok": True,
+        "sums": [100, 101, 102, 103, 104],
+        "pool": list(range(8)),
+        "green_worker_ran": True,
+    }
+
+
+def test_websockets_fed_by_green_code() -> None:
+    assert run("patched_websockets") == {
+        "items": 25,
+        "replies_ok": True,
+        "binary_ok": True,
+        "green_worker_ran": True,
+    }
+
+
+def test_anyio_task_groups_threads_and_cancel_scopes() -> None:
+    assert run("patched_anyio") == {
+        "loop": "EventLoop",
+        "values": [0, 3, 6, 9],
+        # anyio's worker threads are threading.Thread, which the patch makes
+        # green: a documented caveat (see the program's docstring).
+        "anyio_threads_are_greenthreads": True,
+        "loop_ticked_during_threads": True,
+        "greenthreads_ran_during_threads": True,
+        "move_on_after": True,
+        "green_worker_ran": True,
+    }
