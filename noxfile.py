@@ -10,7 +10,7 @@ nox.options.error_on_missing_interpreters = True
 nox.options.reuse_existing_virtualenvs = False
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-nox.options.sessions = ["tests", "conformance", "lint"]
+nox.options.sessions = ["tests", "conformance", "integration", "lint"]
 
 
 def install(session: nox.Session, *extra: str) -> None:
@@ -35,6 +35,18 @@ def conformance(session: nox.Session) -> None:
     """CPython's own test_asyncio against aioeventlet.EventLoop."""
     install(session)
     session.run("pytest", "tests/cpython", *session.posargs)
+
+
+@nox.session(python=PYTHONS)
+def integration(session: nox.Session) -> None:
+    """Real libraries against real servers (tests/integration), and examples/.
+
+    Installs the Debian packages it starts (redis-server, PostgreSQL) through
+    scripts/install-servers; the tests start and stop the servers themselves.
+    """
+    session.run("scripts/install-servers", external=True)
+    install(session, "-r", "tests/integration/requirements.txt")
+    session.run("pytest", "tests/integration", *session.posargs)
 
 
 @nox.session(python="3.11")
