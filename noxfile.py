@@ -10,7 +10,7 @@ nox.options.error_on_missing_interpreters = True
 nox.options.reuse_existing_virtualenvs = False
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-nox.options.sessions = ["tests", "conformance", "integration", "lint"]
+nox.options.sessions = ["tests", "conformance", "integration", "lint", "docs"]
 
 
 def install(session: nox.Session, *extra: str) -> None:
@@ -56,3 +56,25 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", "src", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
     session.run("mypy", "--strict", "src")
+
+
+@nox.session(python="3.12")
+def docs(session: nox.Session) -> None:
+    """The documentation site (Sphinx: warnings are errors, nitpicky) and the
+    tests that run its code (migration steps, quick start, testing recipes)."""
+    session.install("-e", ".[test,docs]")
+    session.run(
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-n",
+        "-E",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
+    )
+    # pytest-asyncio and anyio are here for the testing recipes, which run
+    # pytest in subprocesses; this run itself does not use pytest-asyncio (and
+    # its configuration warning would be an error).
+    session.run("pytest", "-p", "no:asyncio", "tests/test_docs.py", *session.posargs)
