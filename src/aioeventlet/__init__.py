@@ -10,6 +10,9 @@ import sys
 import warnings
 from typing import Any
 
+from ._bridges import to_green as to_green
+from ._bridges import wrap_greenthread as wrap_greenthread
+from ._bridges import yield_future as yield_future
 from ._loop import EventLoop as EventLoop
 from ._loop import new_event_loop as new_event_loop
 from ._runner import run as run
@@ -19,11 +22,21 @@ __all__ = (
     "EventLoopPolicy",
     "new_event_loop",
     "run",
+    "to_green",
+    "wrap_greenthread",
+    "yield_future",
 )
 
 __version__ = "0.6.0.dev0"
 
-for _name in ("EventLoop", "new_event_loop", "run"):
+for _name in (
+    "EventLoop",
+    "new_event_loop",
+    "run",
+    "to_green",
+    "wrap_greenthread",
+    "yield_future",
+):
     globals()[_name].__module__ = __name__
 del _name
 

@@ -31,6 +31,7 @@ with warnings.catch_warnings():
         category=Warning,
         module=re.escape(__name__),
     )
+    import eventlet.greenthread
     import eventlet.hubs  # noqa: E402
     import eventlet.patcher  # noqa: E402
     from eventlet.hubs import hub as _eventlet_hub  # noqa: E402
@@ -38,13 +39,20 @@ with warnings.catch_warnings():
 __all__ = [
     "READ",
     "WRITE",
+    "GreenThread",
+    "Greenlet",
+    "GreenletExit",
     "Hub",
     "Listener",
     "Timer",
     "current_hub",
     "getcurrent",
+    "kill",
     "original",
+    "running_loops",
     "settrace",
+    "spawn",
+    "wait_readable",
 ]
 
 READ: str = _eventlet_hub.READ
@@ -165,6 +173,46 @@ def current_hub() -> Hub:
             "(EVENTLET_HUB=epolls, poll or selects) to use aioeventlet."
         )
     return Hub(hub)
+
+
+# -- greenthreads, for the bridges (_bridges.py) ---------------------------------
+
+GreenThread: Any = eventlet.greenthread.GreenThread
+Greenlet: Any = greenlet.greenlet
+GreenletExit: type[BaseException] = greenlet.GreenletExit
+
+
+def spawn(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """``eventlet.spawn()``: a GreenThread that starts on the hub's next pass."""
+    return eventlet.greenthread.spawn(func, *args, **kwargs)
+
+
+def kill(g: Any) -> None:
+    """``eventlet.greenthread.kill()``: raise GreenletExit in *g*.  A GreenThread
+    that has not started yet still notifies its ``link()`` callbacks."""
+    eventlet.greenthread.kill(g)
+
+
+def wait_readable(fd: int) -> None:
+    """Park the calling greenthread until *fd* is readable (green, not blocking
+    the OS thread)."""
+    eventlet.hubs.trampoline(fd, read=True)
+
+
+_thread_state = original("threading").local()
+
+
+def running_loops() -> list[Any]:
+    """The aioeventlet loops running on this OS thread's hub, oldest first.
+
+    ``EventLoop.run_forever()`` adds its loop for the duration of the run, so
+    that green code, which by design sees no running loop, can still find the
+    one loop of its thread (``yield_future(coro)`` without ``loop=``).
+    """
+    loops: list[Any] | None = getattr(_thread_state, "loops", None)
+    if loops is None:
+        loops = _thread_state.loops = []
+    return loops
 
 
 def _is_loaded() -> bool:  # pragma: no cover - used by tests only

@@ -1,0 +1,547 @@
+"""The bridges between greenthreads and asyncio.
+
+* :func:`yield_future`: green code waits for a future, a task, a coroutine or
+  any awaitable, blocking only its own greenthread;
+* :func:`wrap_greenthread`: a coroutine awaits a greenthread as an asyncio
+  future;
+* :func:`to_green`: a coroutine runs green-blocking code in a new greenthread.
+
+How a wait works, in one OS thread.  The waiting greenthread adds a done
+callback to the future and parks on eventlet's hub.  When the future
+completes, the loop runs that callback (as it runs every done callback, in a
+later iteration), and the callback schedules a 0-second hub timer that
+switches back to the waiting greenthread.  So a round trip costs one loop
+iteration and one hub switch each way, and nothing ever switches into a
+greenthread from inside a loop callback: the loop's greenthread always gets
+back to its ``select()`` first.
+
+The other direction needs no loop iteration of its own: the greenthread
+completes its future when it exits (through ``link()``), which schedules the
+awaiting task's wake-up and wakes the parked loop.  That runs in the exiting
+greenthread, in the loop's own OS thread, so it is as safe as a callback: the
+loop's greenthread is suspended, not in the middle of the future's code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import inspect
+import os
+from asyncio import events
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from . import _hub
+from ._loop import EventLoop
+
+__all__ = ["to_green", "wrap_greenthread", "yield_future"]
+
+_T = TypeVar("_T")
+
+_get_ident = _hub.original("threading").get_ident
+_get_running_loop = events._get_running_loop
+_isfuture = asyncio.isfuture
+_iscoroutine = asyncio.iscoroutine
+_Task = asyncio.Task
+
+
+# -- which loop --------------------------------------------------------------------
+
+
+def _loop_of_this_thread(caller: str) -> asyncio.AbstractEventLoop:
+    """The one aioeventlet loop running on this OS thread, for calls that name
+    no loop from green code (which by design sees no running loop)."""
+    loops = [loop for loop in _hub.running_loops() if loop.is_running()]
+    if len(loops) == 1:
+        loop: asyncio.AbstractEventLoop = loops[0]
+        return loop
+    if not loops:
+        raise RuntimeError(
+            f"{caller}: no aioeventlet event loop is running in this OS thread, "
+            f"so there is no loop to run this on. Pass loop=<the loop>, or start "
+            f"the loop first (aioeventlet.run(), loop.run_forever()); plain code "
+            f"without any loop can use aioeventlet.run(coroutine) instead."
+        )
+    raise RuntimeError(
+        f"{caller}: {len(loops)} aioeventlet event loops are running in this OS "
+        f"thread (one per greenthread that runs one), so the loop to use is "
+        f"ambiguous; pass loop=<the loop> to choose."
+    )
+
+
+def _same_thread_hub(loop: asyncio.AbstractEventLoop) -> _hub.Hub | None:
+    """The hub to park on when *loop* is an aioeventlet loop of this OS thread.
+
+    None for any other loop (a stock asyncio loop, or an aioeventlet loop of
+    another OS thread): only a thread-safe hand-over reaches those.
+    """
+    if isinstance(loop, EventLoop) and loop._hub_thread_id == _get_ident():
+        return loop._hub
+    return None
+
+
+# -- yield_future: green code waits for asyncio ------------------------------------
+
+
+async def _await(awaitable: Awaitable[_T]) -> _T:
+    # Turns any awaitable into a coroutine a task can run.
+    return await awaitable
+
+
+def _refuse_in_running_loop(running: asyncio.AbstractEventLoop) -> RuntimeError:
+    return RuntimeError(
+        f"yield_future() was called in the greenthread that runs the event loop "
+        f"{running!r}: it would block that loop, which must complete the future "
+        f"it waits for. In a coroutine, await the future or coroutine instead; "
+        f"to call green code that uses yield_future() from a coroutine, run it in "
+        f"a greenthread of its own: `await aioeventlet.to_green(func, ...)` or "
+        f"`await aioeventlet.wrap_greenthread(eventlet.spawn(func, ...))`."
+    )
+
+
+_REFUSE_IN_HUB = (
+    "yield_future() cannot block eventlet's hub greenlet (it was called from a "
+    "hub timer or fd callback, which must never wait); call it from a "
+    "greenthread, for instance one started with eventlet.spawn()"
+)
+
+
+def yield_future(
+    awaitable: Awaitable[_T], loop: asyncio.AbstractEventLoop | None = None
+) -> _T:
+    """Wait, from green code, for a future, a task, a coroutine or an awaitable.
+
+    Blocks only the calling greenthread until the future is done, then
+    returns its result or raises its exception, whatever it is
+    (``CancelledError``, ``KeyboardInterrupt`` included).  A coroutine or
+    other awaitable runs in a new task of the loop, in a copy of the calling
+    greenthread's context.
+
+    *loop* defaults to the future's loop, and for a coroutine or awaitable to
+    the one aioeventlet loop running in this OS thread.  If that loop is not
+    running, it runs in the calling greenthread until the future is done (as
+    ``loop.run_until_complete()``).  A loop running in another OS thread (an
+    aioeventlet loop or a stock one) is reached thread-safely.
+
+    If the waiting greenthread is killed, or an ``eventlet.Timeout`` fires in
+    it, the task created for a coroutine or awaitable is cancelled; a future
+    or task passed in is left running, since others may wait for it.
+
+    Raises ``RuntimeError`` when called from a greenthread that is running an
+    event loop (``await`` instead) or from eventlet's hub greenlet.
+    """
+    coro: Coroutine[Any, Any, _T] | None = None
+    fut: asyncio.Future[_T] | None = None
+    if _isfuture(awaitable):
+        fut = awaitable
+        loop = _future_loop(fut, loop)
+    elif _iscoroutine(awaitable):
+        coro = awaitable
+    elif inspect.isawaitable(awaitable):
+        coro = _await(awaitable)
+    else:
+        raise TypeError(
+            f"yield_future() expects an asyncio future or task, a coroutine, or "
+            f"another awaitable; got {type(awaitable).__qualname__}: {awaitable!r}"
+        )
+    try:
+        loop, hub = _check_wait(loop)
+    except BaseException:
+        # A coroutine that no task took must not warn "never awaited".
+        if coro is not None:
+            coro.close()
+        raise
+    # From here on, each path hands the coroutine to a task or closes it.
+    if not loop.is_running():
+        return _run_here(loop, fut, coro)
+    if hub is None:
+        return _wait_threadsafe(loop, fut, coro)
+    return _wait_green(loop, hub, fut, coro)
+
+
+def _future_loop(
+    fut: asyncio.Future[Any], loop: asyncio.AbstractEventLoop | None
+) -> asyncio.AbstractEventLoop:
+    fut_loop = fut.get_loop()
+    if loop is not None and loop is not fut_loop:
+        raise ValueError(
+            f"yield_future(): the future belongs to {fut_loop!r}, not to the "
+            f"loop passed as loop= ({loop!r}); drop loop= or pass its own loop"
+        )
+    return fut_loop
+
+
+def _check_wait(
+    loop: asyncio.AbstractEventLoop | None,
+) -> tuple[asyncio.AbstractEventLoop, _hub.Hub | None]:
+    """The loop to wait on and, if it is of this OS thread, its hub; or the
+    error that says why this greenthread cannot wait."""
+    running = _get_running_loop()
+    if running is not None:
+        raise _refuse_in_running_loop(running)
+    if loop is None:
+        loop = _loop_of_this_thread("yield_future()")
+    hub = _same_thread_hub(loop)
+    if (hub or _hub.current_hub()).is_hub_greenlet():
+        raise RuntimeError(_REFUSE_IN_HUB)
+    if hub is None and isinstance(loop, EventLoop) and not loop.is_running():
+        raise RuntimeError(
+            f"yield_future(): {loop!r} is not running and belongs to another "
+            f"OS thread, so this thread cannot run it; start the loop in its "
+            f"own thread first (loop.run_forever()), then call yield_future()"
+        )
+    return loop, hub
+
+
+class _GreenWake:
+    """Done callback that resumes a greenthread parked on this thread's hub."""
+
+    __slots__ = ("greenlet", "hub", "timer")
+
+    def __init__(self, hub: _hub.Hub) -> None:
+        self.greenlet = _hub.getcurrent()
+        self.hub = hub
+        self.timer: _hub.Timer = None
+
+    def __call__(self, _fut: object) -> None:
+        # Run by the loop.  Switching to the waiter from here would leave the
+        # loop suspended inside its callback with nobody to resume it; a hub
+        # timer resumes the waiter once the loop is back to waiting.
+        if self.timer is None:
+            self.timer = self.hub.call_later(0, self.greenlet.switch)
+
+    def resumed(self) -> bool:
+        # eventlet marks a timer called before running it: only our timer's
+        # switch counts, not a stray switch into this greenthread.
+        timer = self.timer
+        return timer is not None and bool(timer.called)
+
+    def cancel(self) -> None:
+        # A wait that ends by an exception must not leave a timer that would
+        # later switch into this greenthread in the middle of something else.
+        timer = self.timer
+        if timer is not None and not timer.called:
+            timer.cancel()
+
+
+def _start_task(
+    loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T]
+) -> asyncio.Future[_T]:
+    if loop.get_task_factory() is None:
+        # What loop.create_task() does without a factory; the task copies the
+        # calling greenthread's context.  Its first step runs in the loop.
+        return _Task(coro, loop=loop)
+    # A custom factory may start the task eagerly (asyncio.eager_task_factory),
+    # which would run the coroutine's first step in this greenthread, outside
+    # the loop.  Let the loop call the factory, in this greenthread's context.
+    starter: asyncio.Future[_T] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def start() -> None:
+        if starter.cancelled():
+            coro.close()
+            return
+        task = loop.create_task(coro)
+        asyncio.futures._chain_future(task, starter)  # type: ignore[attr-defined]
+
+    loop.call_soon(start, context=context)
+    return starter
+
+
+def _wait_green(
+    loop: asyncio.AbstractEventLoop,
+    hub: _hub.Hub,
+    fut: asyncio.Future[_T] | None,
+    coro: Coroutine[Any, Any, _T] | None,
+) -> _T:
+    """Wait on this thread's hub for a future of a loop of this thread."""
+    if coro is not None:
+        fut = _start_task(loop, coro)
+    elif fut.done():  # type: ignore[union-attr]
+        return fut.result()  # type: ignore[union-attr]
+    assert fut is not None
+    wake = _GreenWake(hub)
+    fut.add_done_callback(wake)
+    try:
+        while True:
+            hub.switch()
+            if wake.resumed():
+                break
+    except BaseException:
+        # Killed, or an eventlet.Timeout: stop waiting, cancel what we started.
+        wake.cancel()
+        fut.remove_done_callback(wake)
+        if coro is not None:
+            fut.cancel()
+        raise
+    return fut.result()
+
+
+def _run_here(
+    loop: asyncio.AbstractEventLoop,
+    fut: asyncio.Future[_T] | None,
+    coro: Coroutine[Any, Any, _T] | None,
+) -> _T:
+    """The loop is not running: run it in this greenthread until done."""
+    if coro is None:
+        task = fut
+    else:
+        try:
+            task = loop.create_task(coro)
+        except BaseException:  # a closed loop
+            coro.close()
+            raise
+    assert task is not None
+    try:
+        return loop.run_until_complete(task)
+    except BaseException:
+        if coro is None or task.done():
+            raise
+        # Killed (or a Timeout) while running the loop: cancel our task and
+        # let it finish, as asyncio.run() does on KeyboardInterrupt.
+        task.cancel()
+        try:
+            loop.run_until_complete(task)
+        except BaseException:
+            if not task.done():
+                raise
+        raise
+
+
+class _ThreadsafeWait:
+    """One wait for a loop of another OS thread, through a pipe.
+
+    The loop side writes one byte when the future is done; the waiting side
+    waits for it on its own hub, so other greenthreads of its thread keep
+    running.  The write end belongs to the loop side, which closes it (after
+    writing, or when the wait is abandoned), so that its fd number is never
+    reused behind a pending write.
+    """
+
+    __slots__ = ("abandoned", "coro", "fut", "loop", "write_fd")
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        fut: asyncio.Future[Any] | None,
+        coro: Coroutine[Any, Any, Any] | None,
+        write_fd: int,
+    ) -> None:
+        self.loop = loop
+        self.fut = fut
+        self.coro = coro
+        self.write_fd = write_fd
+        self.abandoned = False
+
+    def start(self) -> None:  # in the loop's thread
+        if self.coro is not None:
+            self.fut = self.loop.create_task(self.coro)
+            self.coro = None
+        assert self.fut is not None
+        self.fut.add_done_callback(self.notify)
+
+    def notify(self, _fut: object) -> None:  # in the loop's thread
+        if self.write_fd >= 0:
+            with contextlib.suppress(OSError):  # the waiter closed its end
+                os.write(self.write_fd, b"\0")
+            self._close()
+
+    def abandon(self, cancel: bool) -> None:  # in the loop's thread
+        if self.fut is not None:
+            self.fut.remove_done_callback(self.notify)
+            if cancel:
+                self.fut.cancel()
+        elif self.coro is not None:
+            self.coro.close()
+        self._close()
+
+    def _close(self) -> None:
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
+
+def _wait_threadsafe(
+    loop: asyncio.AbstractEventLoop,
+    fut: asyncio.Future[_T] | None,
+    coro: Coroutine[Any, Any, _T] | None,
+) -> _T:
+    """Wait for a future of a loop running in another OS thread."""
+    read_fd, write_fd = os.pipe()
+    wait = _ThreadsafeWait(loop, fut, coro, write_fd)
+    try:
+        # The task copies the context current when start() runs: ours.
+        loop.call_soon_threadsafe(wait.start, context=contextvars.copy_context())
+    except BaseException:  # a closed loop: nothing was scheduled
+        os.close(read_fd)
+        os.close(write_fd)
+        if coro is not None:
+            coro.close()
+        raise
+    try:
+        try:
+            _hub.wait_readable(read_fd)
+        except BaseException:
+            # wait.start runs before wait.abandon: one loop, FIFO callbacks.
+            with contextlib.suppress(RuntimeError):  # the loop is closed
+                loop.call_soon_threadsafe(wait.abandon, coro is not None)
+            raise
+    finally:
+        os.close(read_fd)
+    result_fut: asyncio.Future[_T] | None = wait.fut
+    assert result_fut is not None
+    return result_fut.result()
+
+
+# -- wrap_greenthread: a coroutine awaits a greenthread ----------------------------
+
+
+class _GreenFuture(asyncio.Future[Any]):
+    """The future of one wrapped greenthread; cancelling it kills the greenthread.
+
+    Overriding ``cancel()`` (which ``Task.cancel()``, ``asyncio.timeout()``,
+    ``wait_for`` and TaskGroup all go through) costs nothing on the common
+    path, where a done callback would cost the loop one callback per call.
+    """
+
+    __slots__ = ("_greenthread", "_run")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, gt: Any) -> None:
+        super().__init__(loop=loop)
+        self._greenthread = gt
+        self._run: Callable[..., Any] | None = None
+
+    def cancel(self, msg: Any = None) -> bool:
+        if not super().cancel(msg):
+            return False
+        gt = self._greenthread
+        if not gt and not gt.dead:
+            # Not started yet: kill it now, so that it never runs at all.
+            _hub.kill(gt)
+        elif not gt.dead:
+            # Running: its exception handlers run when it is killed, so kill it
+            # from a loop callback of its own rather than inside whatever
+            # called cancel() (Task.cancel(), a timeout, another greenthread).
+            self._loop.call_soon(_kill_if_alive, gt)
+        return True
+
+    def _settle(self, gt: Any) -> None:
+        # GreenThread.link() calls this in the exiting greenthread, or in its
+        # killer for one killed before it started.
+        if self.done() or self._loop.is_closed():
+            return
+        try:
+            result = gt.wait()  # returns or raises at once: gt has exited
+        except _hub.GreenletExit:
+            super().cancel("the greenthread was killed")
+        except BaseException as exc:
+            self.set_exception(exc)
+        else:
+            self.set_result(result)
+
+    def _run_greenlet(self, *args: Any, **kwargs: Any) -> Any:
+        # Replaces run() of a raw greenlet, which has no link().
+        assert self._run is not None
+        try:
+            result = self._run(*args, **kwargs)
+        except _hub.GreenletExit:
+            if not self.done() and not self._loop.is_closed():
+                super().cancel("the greenlet was killed")
+            raise
+        except BaseException as exc:
+            if not self.done() and not self._loop.is_closed():
+                self.set_exception(exc)
+            raise
+        if not self.done() and not self._loop.is_closed():
+            self.set_result(result)
+        return result
+
+
+def _kill_if_alive(gt: Any) -> None:
+    if not gt.dead:
+        _hub.kill(gt)
+
+
+def wrap_greenthread(
+    gt: Any, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Future[Any]:
+    """An asyncio future for a greenthread that has not started yet.
+
+    *gt* is an eventlet ``GreenThread`` (from ``eventlet.spawn()``) or a
+    ``greenlet.greenlet`` whose ``run`` is set.  The future gets the
+    greenthread's result or exception; a greenthread killed from outside
+    (before or while it runs) gives a cancelled future, and cancelling the
+    future kills the greenthread (``GreenletExit`` is raised in it).
+
+    Unless it already has one, the greenthread runs in a copy of the
+    caller's context.  *loop* defaults to the running loop, or from green
+    code to the one aioeventlet loop running in this OS thread; it must be an
+    aioeventlet loop of this OS thread, whose hub runs the greenthread.
+    """
+    if isinstance(gt, _hub.GreenThread):
+        run = None
+    elif isinstance(gt, _hub.Greenlet):
+        try:
+            run = gt.run
+        except AttributeError:
+            raise TypeError(
+                f"wrap_greenthread() got a greenlet without a run function "
+                f"({gt!r}); create it as greenlet.greenlet(func), or use "
+                f"eventlet.spawn(func, ...)"
+            ) from None
+    else:
+        raise TypeError(
+            f"wrap_greenthread() expects an eventlet GreenThread (from "
+            f"eventlet.spawn()) or a greenlet.greenlet with run set, not yet "
+            f"started; got {type(gt).__qualname__}: {gt!r}"
+        )
+    if gt.dead:
+        raise RuntimeError(
+            f"wrap_greenthread(): {gt!r} has already finished; wrap a greenthread "
+            f"before it starts, right after eventlet.spawn()"
+        )
+    if gt:
+        raise RuntimeError(
+            f"wrap_greenthread(): {gt!r} is already running; wrap a greenthread "
+            f"before it starts, right after eventlet.spawn() and before anything "
+            f"yields to the hub"
+        )
+    if loop is None:
+        loop = _get_running_loop() or _loop_of_this_thread("wrap_greenthread()")
+    if _same_thread_hub(loop) is None:
+        raise RuntimeError(
+            f"wrap_greenthread() needs an aioeventlet loop of this OS thread: the "
+            f"greenthread runs on this thread's eventlet hub, and only a loop on "
+            f"that hub can follow it and kill it; got {loop!r}. Use the "
+            f"aioeventlet loop of this thread (aioeventlet.run(), "
+            f"aioeventlet.new_event_loop())."
+        )
+    if loop.is_closed():
+        raise RuntimeError("Event loop is closed")
+    fut = _GreenFuture(loop, gt)
+    if gt.gr_context is None:
+        # A new greenlet starts in an empty context; give it the caller's, as
+        # asyncio gives a task a copy of its creator's.
+        gt.gr_context = contextvars.copy_context()
+    if run is None:
+        gt.link(fut._settle)
+    else:
+        fut._run = run
+        gt.run = fut._run_greenlet
+    return fut
+
+
+async def to_green(func: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+    """Run ``func(*args, **kwargs)`` in a new greenthread and await its result.
+
+    For green-blocking code (eventlet sockets, ``eventlet.sleep``, green
+    locks, monkey-patched libraries) called from a coroutine: the loop keeps
+    running while the greenthread waits.  Code that blocks the OS thread
+    (CPU-bound work, unpatched blocking calls) still blocks everything; use
+    ``asyncio.to_thread()`` for that.  Cancelling the awaiting task kills the
+    greenthread; the greenthread sees the caller's contextvars.
+    """
+    result: _T = await wrap_greenthread(_hub.spawn(func, *args, **kwargs))
+    return result
