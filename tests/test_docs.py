@@ -107,7 +107,18 @@ def test_unchanged_programs_run_under_the_cli(options: list[str], step: Path) ->
     assert result.stdout == GREETINGS
 
 
-# -- the quick start --------------------------------------------------------------
+# -- the README and the quick start ------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/index.md"])
+def test_front_page_example_runs(page: str, tmp_path: Path) -> None:
+    text = (ROOT / page).read_text()
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "example.py"
+    script.write_text(example)
+    result = run_python("-W", "error", str(script))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "3\n"
 
 
 def test_quickstart_run() -> None:
