@@ -9,11 +9,12 @@ the loop waits on real file descriptors and real OS threads.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import warnings
 from collections.abc import Callable
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any
 
 import greenlet
@@ -47,6 +48,8 @@ __all__ = [
     "Timer",
     "current_hub",
     "getcurrent",
+    "is_hub_frame",
+    "is_patched",
     "kill",
     "original",
     "running_loops",
@@ -213,6 +216,20 @@ def running_loops() -> list[Any]:
     if loops is None:
         loops = _thread_state.loops = []
     return loops
+
+
+def is_patched(name: str) -> bool:
+    """Whether ``eventlet.monkey_patch()`` patched *name* ("thread", "socket"...)."""
+    return bool(eventlet.patcher.is_monkey_patched(name))
+
+
+_HUBS_DIR = os.path.dirname(os.path.abspath(eventlet.hubs.__file__))
+
+
+def is_hub_frame(frame: FrameType) -> bool:
+    """True if *frame* runs eventlet's own hub code (its poll, wait and
+    dispatch loop): the OS thread is then idle or between greenthreads."""
+    return os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _HUBS_DIR
 
 
 def _is_loaded() -> bool:  # pragma: no cover - used by tests only

@@ -27,8 +27,11 @@ from contextvars import Context
 from typing import Any, TypeVar
 
 from . import _hub
+from ._debug import DebugMixin
+from ._executor import ThreadsMixin
 from ._greenlocal import running_loop_is_greenlocal
 from ._selector import HubSelector
+from ._subprocess import SubprocessMixin
 
 _threading = _hub.original("threading")
 
@@ -37,7 +40,7 @@ _T = TypeVar("_T")
 __all__ = ["EventLoop", "new_event_loop"]
 
 
-class EventLoop(asyncio.SelectorEventLoop):
+class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEventLoop):
     """An asyncio event loop that runs on eventlet's hub.
 
     ``run_forever()`` and ``run_until_complete()`` run in the calling

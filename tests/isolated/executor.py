@@ -1,0 +1,102 @@
+"""The default executor runs on real OS threads in every patching mode."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import _mode
+
+import aioeventlet
+
+_mode.after_imports()
+
+import eventlet  # noqa: E402
+import eventlet.patcher  # noqa: E402
+
+real_threading = eventlet.patcher.original("threading")
+real_sleep = eventlet.patcher.original("time").sleep
+WORKERS = 4
+
+
+async def main() -> None:
+    loop = asyncio.get_running_loop()
+    loop_thread = real_threading.get_native_id()
+
+    # 1. Parallel: every worker must be inside the barrier at once; run one
+    # after the other, the first would time out there.
+    barrier = real_threading.Barrier(WORKERS, timeout=20)
+
+    def meet() -> int:
+        barrier.wait()
+        real_sleep(0.05)  # a real blocking call
+        return real_threading.get_native_id()
+
+    threads = await asyncio.gather(*(asyncio.to_thread(meet) for _ in range(WORKERS)))
+    print(f"parallel={len(set(threads))}")
+    print(f"off_loop_thread={loop_thread not in threads}")
+
+    # 2. While workers block for real, the loop and other greenthreads run:
+    # the workers are only released once both were seen making progress.
+    release = real_threading.Event()
+    started = real_threading.Semaphore(0)
+    green_ticks: list[int] = []
+
+    def blocked() -> bool:
+        started.release()
+        return release.wait(20)
+
+    def green_ticker() -> None:
+        while not release.is_set():
+            green_ticks.append(1)
+            eventlet.sleep(0.01)
+
+    futures = [asyncio.to_thread(blocked) for _ in range(WORKERS)]
+    gathered = asyncio.gather(*futures)
+    gt = eventlet.spawn(green_ticker)
+    loop_ticks = 0
+    while len(green_ticks) < 5 or loop_ticks < 5:
+        await asyncio.sleep(0.01)
+        loop_ticks += 1
+    for _ in range(WORKERS):  # all workers are blocked right now
+        assert started.acquire(timeout=20)
+    release.set()
+    print(f"released_in_time={all(await gathered)}")
+    gt.wait()
+
+    # 3. The patched time.sleep (eventlet.sleep when patched) in a worker:
+    # it runs on the worker thread's own hub, and in parallel as well.
+    barrier = real_threading.Barrier(WORKERS, timeout=20)
+
+    def green_meet() -> str:
+        barrier.wait()
+        time.sleep(0.05)
+        return "slept"
+
+    slept = await asyncio.gather(
+        *(asyncio.to_thread(green_meet) for _ in range(3)),
+        asyncio.to_thread(barrier.wait),
+    )
+    print(f"patched_sleep={slept[:3] == ['slept'] * 3}")
+
+    # 4. A result wakes the loop at once: nothing else is scheduled but a
+    # far-away timer, which must not be what gets the loop going.
+    log: list[str] = []
+    far = loop.call_later(30, log.append, "timer")
+    log.append(await asyncio.to_thread(lambda: (real_sleep(0.05), "result")[1]))
+    far.cancel()
+    print(f"woke={log}")
+
+    # 5. shutdown_default_executor joins the real worker threads.
+    executor = loop._default_executor  # type: ignore[attr-defined]
+    print(f"executor={type(executor).__name__}")
+    await loop.shutdown_default_executor()
+    print(f"joined={not any(t.is_alive() for t in executor._workers)}")
+    try:
+        await asyncio.to_thread(lambda: None)
+    except RuntimeError as exc:
+        print(f"after_shutdown={exc}")
+
+
+aioeventlet.run(main())
+print("done=1")

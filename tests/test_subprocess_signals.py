@@ -1,0 +1,171 @@
+"""Subprocesses and signals, without child watchers, in every patching mode.
+
+In-process tests run unpatched on both loops (stock asyncio is the oracle);
+tests/isolated/subprocesses.py runs each patching mode, with pidfds and with
+the thread fallback; Ctrl-C is tested by sending SIGINT to a child process
+running tests/isolated/sigint.py, on aioeventlet and on stock asyncio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from aioeventlet import _subprocess
+
+from .isolated import HERE, MODES, results, run_isolated
+
+PIPE = asyncio.subprocess.PIPE
+
+
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "waitpid-thread"])
+@pytest.mark.parametrize("mode", MODES)
+def test_subprocesses_and_signals_in_every_mode(mode: str, pidfd: bool) -> None:
+    args = () if pidfd else ("--no-pidfd",)
+    found = results(run_isolated("subprocesses", mode, *args))
+    assert found == {
+        "communicate": "HELLO,None,3",
+        "many": "True",
+        "stream": "echo a|echo b,0",
+        "killed": "-9",
+        "missing": "FileNotFoundError",
+        "signal": "usr1",
+        "removed": "True",
+        "removed_again": "False",
+        "signal_from_child": "usr2,0",
+        "done": "1",
+    }
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sigint_stops_run_cleanly(mode: str) -> None:
+    """Ctrl-C: the main task and the others are cancelled (their finally
+    blocks run) and KeyboardInterrupt leaves run(), as with asyncio.run()."""
+    outputs = {}
+    for runner in ("asyncio", "aioeventlet"):
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-W",
+                "error",
+                os.path.join(HERE, "sigint.py"),
+                mode,
+                runner,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == "ready=1\n"
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                proc.communicate()
+        assert proc.returncode == 0, err
+        assert err == ""
+        outputs[runner] = out
+    # The order in which the tasks' finally blocks run is not defined.
+    assert sorted(outputs["aioeventlet"].split()) == sorted(outputs["asyncio"].split())
+    assert sorted(outputs["aioeventlet"].split()) == [
+        "keyboard_interrupt=1",
+        "main_finally=1",
+        "other_finally=1",
+    ]
+
+
+def test_subprocess_exec_communicate(loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> tuple[bytes, bytes, int | None]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "import sys; sys.stderr.write('e'); print(sys.stdin.read()[::-1]); "
+            "sys.exit(5)",
+            stdin=PIPE,
+            stdout=PIPE,
+            stderr=PIPE,
+        )
+        out, err = await proc.communicate(b"abc")
+        return out, err, proc.returncode
+
+    assert loop.run_until_complete(main()) == (b"cba\n", b"e", 5)
+
+
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "waitpid-thread"])
+def test_many_concurrent_subprocesses(
+    loop: asyncio.AbstractEventLoop, pidfd: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_subprocess, "use_pidfd", pidfd)
+
+    async def main() -> list[tuple[bytes, int | None]]:
+        async def one(i: int) -> tuple[bytes, int | None]:
+            proc = await asyncio.create_subprocess_shell(
+                f"echo {i}; exit {i % 4}", stdout=PIPE
+            )
+            out, _ = await proc.communicate()
+            return out, proc.returncode
+
+        return await asyncio.gather(*(one(i) for i in range(20)))
+
+    assert loop.run_until_complete(main()) == [
+        (f"{i}\n".encode(), i % 4) for i in range(20)
+    ]
+
+
+def test_subprocess_terminate(loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> int:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import time; time.sleep(60)"
+        )
+        proc.terminate()
+        return await proc.wait()
+
+    assert loop.run_until_complete(main()) == -signal.SIGTERM
+
+
+def test_closing_loop_with_running_child_closes_its_pidfd() -> None:
+    import aioeventlet
+
+    loop = aioeventlet.new_event_loop()
+    fds_before = set(os.listdir("/proc/self/fd"))
+
+    async def start() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import time; time.sleep(60)"
+        )
+
+    proc = loop.run_until_complete(start())
+    proc.kill()
+    transport = proc._transport  # type: ignore[attr-defined]
+    transport.close()
+    loop.close()
+    transport._proc.wait(20)
+    assert set(os.listdir("/proc/self/fd")) <= fds_before
+
+
+def test_signal_handler(loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> list[object]:
+        got: list[object] = []
+        done = loop.create_future()
+
+        def handler(*args: object) -> None:
+            got.extend(args)
+            done.set_result(None)
+
+        loop.add_signal_handler(signal.SIGUSR1, handler, "a", 1)
+        os.kill(os.getpid(), signal.SIGUSR1)
+        await asyncio.wait_for(done, 20)
+        assert loop.remove_signal_handler(signal.SIGUSR1)
+        assert not loop.remove_signal_handler(signal.SIGUSR1)
+        return got
+
+    assert loop.run_until_complete(main()) == ["a", 1]
+    assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL
