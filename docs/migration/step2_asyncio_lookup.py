@@ -35,8 +35,7 @@ def serve(server):
 
 
 def client(port, names):
-    with eventlet.connect(("127.0.0.1", port)) as conn:
-        stream = conn.makefile("rw")
+    with eventlet.connect(("127.0.0.1", port)) as conn, conn.makefile("rw") as stream:
         replies = []
         for name in names:
             stream.write(name + "\n")

@@ -18,18 +18,22 @@ async def lookup_title(name):
     return TITLES.get(name, "Ms")
 
 
+HANDLERS = set()  # running connection handlers, awaited before shutdown
+
+
 async def handle(reader, writer):
+    HANDLERS.add(asyncio.current_task())
     async for line in reader:
         name = line.decode().strip()
         writer.write(f"hello {await lookup_title(name)} {name}\n".encode())
         await writer.drain()
     writer.close()
     await writer.wait_closed()
+    HANDLERS.discard(asyncio.current_task())
 
 
 def client(port, names):
-    with eventlet.connect(("127.0.0.1", port)) as conn:
-        stream = conn.makefile("rw")
+    with eventlet.connect(("127.0.0.1", port)) as conn, conn.makefile("rw") as stream:
         replies = []
         for name in names:
             stream.write(name + "\n")
@@ -43,6 +47,7 @@ async def main():
     async with server:
         port = server.sockets[0].getsockname()[1]
         replies = await aioeventlet.to_green(client, port, NAMES)
+        await asyncio.gather(*HANDLERS)  # they end when the client hangs up
     for reply in replies:
         print(reply)
     assert isinstance(asyncio.get_running_loop(), aioeventlet.EventLoop)

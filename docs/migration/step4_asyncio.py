@@ -13,13 +13,18 @@ async def lookup_title(name):
     return TITLES.get(name, "Ms")
 
 
+HANDLERS = set()  # running connection handlers, awaited before shutdown
+
+
 async def handle(reader, writer):
+    HANDLERS.add(asyncio.current_task())
     async for line in reader:
         name = line.decode().strip()
         writer.write(f"hello {await lookup_title(name)} {name}\n".encode())
         await writer.drain()
     writer.close()
     await writer.wait_closed()
+    HANDLERS.discard(asyncio.current_task())
 
 
 async def client(port, names):
@@ -39,6 +44,7 @@ async def main():
     async with server:
         port = server.sockets[0].getsockname()[1]
         replies = await client(port, NAMES)
+        await asyncio.gather(*HANDLERS)  # they end when the client hangs up
     for reply in replies:
         print(reply)
 
