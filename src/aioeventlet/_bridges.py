@@ -417,14 +417,13 @@ class _GreenFuture(asyncio.Future[Any]):
         if not super().cancel(msg):
             return False
         gt = self._greenthread
-        if not gt and not gt.dead:
-            # Not started yet: kill it now, so that it never runs at all.
+        if not gt.dead:
+            # Kill it now, inside cancel(), the way a cancelled task has
+            # finished by the time its awaiter resumes: once wait_for() or
+            # asyncio.timeout() raises, the greenthread is dead (a greenthread
+            # not started yet never runs).  kill() yields to the hub for the
+            # greenthread's exception handlers, then returns here.
             _hub.kill(gt)
-        elif not gt.dead:
-            # Running: its exception handlers run when it is killed, so kill it
-            # from a loop callback of its own rather than inside whatever
-            # called cancel() (Task.cancel(), a timeout, another greenthread).
-            self._loop.call_soon(_kill_if_alive, gt)
         return True
 
     def _settle(self, gt: Any) -> None:
@@ -457,11 +456,6 @@ class _GreenFuture(asyncio.Future[Any]):
         if not self.done() and not self._loop.is_closed():
             self.set_result(result)
         return result
-
-
-def _kill_if_alive(gt: Any) -> None:
-    if not gt.dead:
-        _hub.kill(gt)
 
 
 def wrap_greenthread(
