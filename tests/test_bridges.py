@@ -906,6 +906,45 @@ def test_a_greenthread_killed_from_outside_gives_a_cancelled_future(
     assert run(main()) == "the greenthread was killed"
 
 
+@pytest.mark.parametrize("when", ["before it starts", "while it runs"])
+def test_a_raw_greenlet_killed_from_outside_gives_a_cancelled_future(
+    when: str,
+) -> None:
+    async def main() -> str:
+        hub = eventlet.hubs.get_hub()
+        g = greenlet.greenlet(eventlet.sleep, parent=hub.greenlet)
+        fut = wrap_greenthread(g)
+        if when == "while it runs":
+            hub.schedule_call_global(0, g.switch, 10)
+            await asyncio.sleep(0.01)
+        eventlet.spawn(eventlet.greenthread.kill, g)
+        try:
+            await fut
+        except asyncio.CancelledError as exc:
+            assert g.dead
+            return str(exc)
+        raise AssertionError("not cancelled")
+
+    assert run(main()) == "the greenlet was killed"
+
+
+def test_a_raw_greenlet_still_returns_to_its_parent() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        def green() -> tuple[int, asyncio.Future[Any]]:
+            g = greenlet.greenlet(lambda x: x * 2)  # its parent: this greenthread
+            fut = wrap_greenthread(g, loop=loop)
+            returned: int = g.switch(21)  # g runs, ends, and switches back here
+            return returned, fut
+
+        returned, fut = await in_greenthread(green)
+        assert returned == 42
+        assert await fut == 42
+
+    run(main())
+
+
 def test_a_greenthread_killed_by_the_awaiting_coroutine_itself() -> None:
     async def main() -> None:
         gt = eventlet.spawn(eventlet.sleep, 10)

@@ -406,12 +406,13 @@ class _GreenFuture(asyncio.Future[Any]):
     path, where a done callback would cost the loop one callback per call.
     """
 
-    __slots__ = ("_greenthread", "_run")
+    __slots__ = ("_greenthread", "_run", "_started")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, gt: Any) -> None:
         super().__init__(loop=loop)
         self._greenthread = gt
         self._run: Callable[..., Any] | None = None
+        self._started = False
 
     def cancel(self, msg: Any = None) -> bool:
         if not super().cancel(msg):
@@ -443,6 +444,7 @@ class _GreenFuture(asyncio.Future[Any]):
     def _run_greenlet(self, *args: Any, **kwargs: Any) -> Any:
         # Replaces run() of a raw greenlet, which has no link().
         assert self._run is not None
+        self._started = True
         try:
             result = self._run(*args, **kwargs)
         except _hub.GreenletExit:
@@ -456,6 +458,15 @@ class _GreenFuture(asyncio.Future[Any]):
         if not self.done() and not self._loop.is_closed():
             self.set_result(result)
         return result
+
+    def _relay(self, *args: Any) -> Any:
+        # The parent slipped between a raw greenlet and its old parent: a
+        # greenlet killed before it starts runs no code of its own, but still
+        # hands its parent a value.  Without _run_greenlet having run, that
+        # means killed.  The value goes on to the old parent, as before.
+        if not self._started and not self.done() and not self._loop.is_closed():
+            super().cancel("the greenlet was killed")
+        return args[0] if len(args) == 1 else args
 
 
 def wrap_greenthread(
@@ -524,6 +535,7 @@ def wrap_greenthread(
     else:
         fut._run = run
         gt.run = fut._run_greenlet
+        gt.parent = _hub.Greenlet(fut._relay, parent=gt.parent)
     return fut
 
 
