@@ -703,6 +703,24 @@ def test_killing_a_cross_thread_waiter_cancels_the_task(
     assert cancelled.wait(10)
 
 
+def test_yield_future_from_a_worker_thread_into_this_loop() -> None:
+    """A plain OS thread (the default executor's) waits for a coroutine of
+    the loop running in the main thread."""
+
+    async def main() -> tuple[int, int, int]:
+        loop = asyncio.get_running_loop()
+
+        def worker() -> tuple[int, int]:
+            return yield_future(slow_add(1, 2), loop=loop), threading.get_ident()
+
+        value, worker_ident = await asyncio.to_thread(worker)
+        return value, worker_ident, threading.get_ident()
+
+    value, worker_ident, main_ident = run(main())
+    assert value == 3
+    assert worker_ident != main_ident
+
+
 def test_yield_future_refuses_a_stopped_loop_of_another_thread() -> None:
     made: list[asyncio.AbstractEventLoop] = []
     thread = threading.Thread(target=lambda: made.append(aioeventlet.new_event_loop()))
