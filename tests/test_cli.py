@@ -93,7 +93,6 @@ def test_version() -> None:
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["-m"], "argument -m: expected one argument"),
         (["no_such_script.py"], "can't open file 'no_such_script.py'"),
-        (["-m", "no_such_module_xyz"], "no module named 'no_such_module_xyz'"),
     ],
 )
 def test_bad_arguments_are_usage_errors(args: list[str], message: str) -> None:
@@ -102,6 +101,35 @@ def test_bad_arguments_are_usage_errors(args: list[str], message: str) -> None:
     assert result.stderr.startswith("usage: python -m aioeventlet")
     assert message in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("no_such_module_xyz", "No module named no_such_module_xyz"),
+        ("pkg", "No module named pkg.__main__; 'pkg' is a package and cannot"),
+        ("pkg.missing", "No module named pkg.missing"),
+    ],
+)
+def test_missing_module_fails_as_python_m_does(
+    tmp_path: Path, target: str, message: str
+) -> None:
+    """Status 1 and one line, as `python -m` gives (not a usage error)."""
+    write(tmp_path / "pkg" / "__init__.py", "")
+    ours = run_cli("-m", target, cwd=tmp_path)
+    python = subprocess.run(
+        [sys.executable, "-m", target],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert ours.returncode == python.returncode == 1
+    assert ours.stderr.startswith(f"python -m aioeventlet: {message}")
+    assert ours.stderr.count("\n") == 1
+    assert message in python.stderr
+    assert ours.stdout == ""
 
 
 # -- running a script or a module -------------------------------------------------

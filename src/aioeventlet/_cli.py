@@ -170,10 +170,15 @@ def main(argv: Sequence[str] | None = None) -> int | str | None:
     parser = build_parser()
     head, rest = _split_target(sys.argv[1:] if argv is None else argv)
     options = parser.parse_args(head)
-    if options.module is not None and importlib.util.find_spec(options.module) is None:
-        parser.error(f"no module named {options.module!r}")
     if options.script is not None and not os.path.isfile(options.script):
         parser.error(f"can't open file {options.script!r}: no such file")
+    if options.module is not None:
+        # Not a usage error: `python -m` itself reports a missing module with
+        # status 1, and so does this drop-in for it.
+        problem = _module_problem(options.module)
+        if problem is not None:
+            print(f"{parser.prog}: {problem}", file=sys.stderr)
+            return 1
 
     if options.debug:
         # Read by every new loop (BaseEventLoop.__init__), and inherited by
@@ -194,6 +199,24 @@ def main(argv: Sequence[str] | None = None) -> int | str | None:
             _run_script(options.script, rest)
         else:
             return _repl()
+    return None
+
+
+def _module_problem(name: str) -> str | None:
+    """Why ``-m name`` cannot run, in `python -m`'s words, or None."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError) as exc:
+        return f"error while finding module specification for {name!r} ({exc})"
+    if spec is None:
+        return f"No module named {name}"
+    if spec.submodule_search_locations is not None:
+        main = f"{name}.__main__"
+        if importlib.util.find_spec(main) is None:
+            return (
+                f"No module named {main}; {name!r} is a package and cannot be "
+                f"directly executed"
+            )
     return None
 
 
