@@ -252,6 +252,39 @@ def test_monkey_patch_option(tmp_path: Path, patch: bool) -> None:
     assert result.stdout == ("True [0]\n" if patch else "False [0, 1, 2]\n")
 
 
+# -- in-process: main() itself ----------------------------------------------------
+
+
+def test_main_in_process_runs_a_script(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    policy = asyncio.get_event_loop_policy()
+    script = write(
+        tmp_path / "app.py",
+        """\
+        import asyncio
+        import sys
+
+        async def main():
+            return type(asyncio.get_running_loop()).__name__
+
+        print(asyncio.run(main()), sys.argv[1:], sys.path[0])
+        """,
+    )
+    assert _cli.main([str(script), "x"]) is None
+    assert capsys.readouterr().out == f"EventLoop ['x'] {tmp_path}\n"
+    assert asyncio.get_event_loop_policy() is policy
+
+
+def test_main_in_process_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        _cli.main(["--bogus"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
 # -- how the loop is chosen (in-process) ------------------------------------------
 
 
