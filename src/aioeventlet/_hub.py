@@ -35,9 +35,12 @@ with warnings.catch_warnings():
     import eventlet.greenthread
     import eventlet.hubs  # noqa: E402
     import eventlet.patcher  # noqa: E402
+    from eventlet.hubs import epolls as _epolls_hub
     from eventlet.hubs import hub as _eventlet_hub  # noqa: E402
 
 __all__ = [
+    "POLL_READABLE",
+    "POLL_WRITABLE",
     "READ",
     "WRITE",
     "GreenThread",
@@ -75,6 +78,15 @@ def original(name: str) -> ModuleType:
     return module
 
 
+_select = original("select")
+# How poll_alone()'s raw poll masks map to readable and writable: as eventlet's
+# poll hubs dispatch them, an error or hang-up wakes both reader and writer.
+POLL_READABLE: int = (
+    _select.POLLIN | _select.POLLPRI | _select.POLLERR | _select.POLLHUP
+)
+POLL_WRITABLE: int = _select.POLLOUT | _select.POLLERR | _select.POLLHUP
+
+
 def _ignore_throwback(exc: BaseException) -> None:
     """The hub throws into a listener's greenlet when its fd is reused; the
     selector learns of that through ``mark_as_closed`` instead."""
@@ -83,14 +95,21 @@ def _ignore_throwback(exc: BaseException) -> None:
 class Hub:
     """The calls aioeventlet makes on one OS thread's eventlet hub."""
 
-    __slots__ = ("_hub", "clock", "_listeners", "_timers")
+    __slots__ = ("_do_poll", "_hub", "_listeners", "clock")
 
     def __init__(self, hub: Any) -> None:
         self._hub = hub
         # loop.time() and eventlet's timers must read one clock.
         self.clock: Callable[[], float] = hub.clock
         self._listeners: dict[str, dict[int, Listener]] = hub.listeners
-        self._timers: list[Any] = hub.timers
+        # The epolls hub's own poll call (epoll.poll(seconds), wrapped in a
+        # method of eventlet's hub module), for poll_alone().  Other hubs
+        # (poll, selects, kqueue) go through their wait() instead.  Calling
+        # eventlet's wrapper rather than epoll.poll keeps the blocked frame in
+        # eventlet's hub code, where the debug watchdog knows a thread is idle.
+        self._do_poll: Callable[[float], list[tuple[int, int]]] | None = (
+            hub.do_poll if isinstance(hub, _epolls_hub.Hub) else None
+        )
 
     @property
     def name(self) -> str:
@@ -133,28 +152,46 @@ class Hub:
         switches back to it."""
         self._hub.switch()
 
-    def only_these_wait(self, listener_count: int) -> bool:
-        """True when nothing else could run on a hub pass: no live timer (so
-        no sleeping or newly spawned greenthread), no pending close
-        notification and no fd listener beyond the caller's *listener_count*.
+    def poll_alone(
+        self, listener_count: int, timeout: float
+    ) -> list[tuple[int, int]] | None:
+        """Wait for the caller's fds in the calling greenthread, when nothing
+        else could run on a hub pass; else return ``None``.
+
+        "Nothing else" means: no live timer (so no sleeping or newly spawned
+        greenthread), no pending close notification, no fd listener beyond
+        the caller's *listener_count*, and no blocking detection.
+
+        Waiting in the hub would cost two greenlet switches and a wake-up
+        timer per wait, only for the hub to find that no other greenthread
+        exists: polling here is the same wait, at stock asyncio's cost.  No
+        greenthread can appear meanwhile (one appears through a hub timer or
+        listener, which only code running in this thread could add, and this
+        thread is in the poll; another OS thread wakes the loop through its
+        self-pipe, one of the caller's fds).
+
+        On the epolls hub, returns the raw ``(fd, poll mask)`` pairs, which
+        the caller maps itself (every listener is the caller's).  On other
+        hubs, runs the hub's own ``wait(timeout)``, which calls the caller's
+        listeners (they must only record readiness), and returns ``[]``.
         """
         hub = self._hub
         listeners = self._listeners
-        return (
-            len(listeners[READ]) + len(listeners[WRITE]) == listener_count
-            and len(self._timers) + len(hub.next_timers) == hub.timers_canceled
-            and not hub.closed
-            and not hub.debug_blocking
-        )
-
-    def poll_now(self) -> None:
-        """Poll the hub's fds once without blocking, in the calling greenthread.
-
-        Only valid when :meth:`only_these_wait` says every listener is the
-        caller's: the hub then calls back into the caller's own listeners,
-        which record readiness and switch nowhere.
-        """
-        self._hub.wait(0)
+        # This runs once per loop iteration: one method, no helpers.  The
+        # timer list is read each time: eventlet rebinds hub.timers when it
+        # compacts cancelled timers.
+        if (
+            len(listeners[READ]) + len(listeners[WRITE]) != listener_count
+            or len(hub.timers) + len(hub.next_timers) != hub.timers_canceled
+            or hub.closed
+            or hub.debug_blocking
+        ):
+            return None
+        do_poll = self._do_poll
+        if do_poll is None:
+            hub.wait(timeout)
+            return []
+        return do_poll(timeout)
 
 
 def current_hub() -> Hub:

@@ -12,9 +12,11 @@ answers it without a poller of its own:
   the hub runs every other greenthread and polls all fds, including ours,
   until one of ours is ready, the timeout passes, or :meth:`wake` is called.
 * ``select(0)`` (the loop has callbacks ready) must still give the hub one
-  pass, or a busy loop would starve every greenthread.  When nothing but our
-  own listeners waits on the hub, that pass is a direct non-blocking poll in
-  this greenthread: no switch and no timer, the same cost as stock asyncio.
+  pass, or a busy loop would starve every greenthread.
+* When nothing but our own listeners waits on the hub (no other greenthread,
+  no timer), any ``select()`` polls our fds directly in this greenthread,
+  with the requested timeout: no switch and no timer, the same cost as stock
+  asyncio.  Parking would only switch to a hub with nothing else to run.
 
 The hub's listeners are level-triggered.  While the loop is not inside
 ``select()`` (stopped, or a callback blocked on green I/O) a ready fd would
@@ -31,13 +33,17 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from . import _hub
-from ._hub import READ, WRITE, Hub, Listener, Timer
+from ._hub import POLL_READABLE, POLL_WRITABLE, READ, WRITE, Hub, Listener, Timer
 
 selectors = _hub.original("selectors")
 
 EVENT_READ: int = selectors.EVENT_READ
 EVENT_WRITE: int = selectors.EVENT_WRITE
 _EVTYPES = ((EVENT_READ, READ), (EVENT_WRITE, WRITE))
+# What select(None) hands Hub.poll_alone(): a poll that returns empty after
+# this long only makes asyncio call select() again (eventlet's hub caps its
+# own sleeps the same way).
+_WAIT_FOREVER = 60.0
 
 SelectorKey = selectors.SelectorKey
 FileObj = Any  # int | HasFileno, as in the selectors module
@@ -150,15 +156,25 @@ class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
             # Something is ready already: still give the hub its pass, but
             # do not wait.
             timeout = 0
+        elif timeout is not None and timeout < 0:
+            timeout = 0
         self._selecting = True
         try:
-            if timeout is not None and timeout <= 0:
-                if self._hub.only_these_wait(len(self._armed)):
-                    self._hub.poll_now()
-                else:
-                    self._park(0)
-            else:
+            # When only our listeners are on the hub, wait for them right
+            # here, as stock asyncio would: parking would switch to the hub
+            # and back (and set a timer) just to find nobody else to run.
+            ready = self._hub.poll_alone(
+                len(self._armed), _WAIT_FOREVER if timeout is None else timeout
+            )
+            if ready is None:
                 self._park(timeout)
+            elif ready:
+                events = self._events
+                for fd, mask in ready:
+                    event = EVENT_READ if mask & POLL_READABLE else 0
+                    if mask & POLL_WRITABLE:
+                        event |= EVENT_WRITE
+                    events[fd] = events.get(fd, 0) | event
         finally:
             self._selecting = False
         return self._take_events()
@@ -231,7 +247,7 @@ class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
         self._wake_timer = self._timeout_timer = None
 
     def _on_ready(self, fd: int, event: int) -> None:
-        # Called by the hub (or by poll_now() in the loop's own greenthread).
+        # Called by the hub (or by Hub.poll_alone() in the loop's greenthread).
         events = self._events
         events[fd] = events.get(fd, 0) | event
         if not self._selecting:
