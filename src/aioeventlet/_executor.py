@@ -284,6 +284,11 @@ _BaseEventLoop = base_events.BaseEventLoop
 _SelectorEventLoop = sys.modules["asyncio.selector_events"].BaseSelectorEventLoop
 
 
+_make_self_pipe = unpatched(_SelectorEventLoop._make_self_pipe)
+_shutdown_default_executor = unpatched(_BaseEventLoop.shutdown_default_executor)
+_getaddrinfo = unpatched(_BaseEventLoop.getaddrinfo)
+_getnameinfo = unpatched(_BaseEventLoop.getnameinfo)
+
 if TYPE_CHECKING:
     _LoopBase = asyncio.SelectorEventLoop
 else:
@@ -296,11 +301,31 @@ class ThreadsMixin(_LoopBase):
     _default_executor: concurrent.futures.Executor | None
     _executor_shutdown_called: bool
 
-    # asyncio's own code, run against the unpatched socket/threading modules.
-    _make_self_pipe = unpatched(_SelectorEventLoop._make_self_pipe)
-    shutdown_default_executor = unpatched(_BaseEventLoop.shutdown_default_executor)
-    getaddrinfo = unpatched(_BaseEventLoop.getaddrinfo)
-    getnameinfo = unpatched(_BaseEventLoop.getnameinfo)
+    # Each runs asyncio's own code, against the unpatched modules once
+    # eventlet patched them; unpatched, exactly asyncio's (so that code that
+    # mocks asyncio's modules in tests still sees its mocks).
+
+    def _make_self_pipe(self) -> None:
+        if _hub.is_patched("socket"):
+            _make_self_pipe(self)
+        else:
+            super()._make_self_pipe()  # type: ignore[misc]
+
+    async def shutdown_default_executor(self, *args: Any, **kwargs: Any) -> None:
+        if _hub.is_patched("thread"):
+            await _shutdown_default_executor(self, *args, **kwargs)
+        else:
+            await super().shutdown_default_executor(*args, **kwargs)
+
+    async def getaddrinfo(self, *args: Any, **kwargs: Any) -> Any:
+        if _hub.is_patched("socket"):
+            return await _getaddrinfo(self, *args, **kwargs)
+        return await super().getaddrinfo(*args, **kwargs)
+
+    async def getnameinfo(self, *args: Any, **kwargs: Any) -> Any:
+        if _hub.is_patched("socket"):
+            return await _getnameinfo(self, *args, **kwargs)
+        return await super().getnameinfo(*args, **kwargs)
 
     def run_in_executor(  # type: ignore[override]
         self,

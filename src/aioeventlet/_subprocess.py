@@ -63,15 +63,28 @@ class SubprocessMixin:
 
     _child_pidfds: dict[int, int]
 
+    # Unpatched, asyncio's own transports (code that mocks asyncio's modules
+    # in tests still sees its mocks); patched, the same code on unpatched os.
+
     def _make_read_pipe_transport(
         self, pipe: Any, protocol: Any, waiter: Any = None, extra: Any = None
     ) -> Any:
-        return _ReadPipeTransport(self, pipe, protocol, waiter, extra)
+        cls = (
+            _ReadPipeTransport
+            if _hub.is_patched("os")
+            else _unix_events._UnixReadPipeTransport
+        )
+        return cls(self, pipe, protocol, waiter, extra)
 
     def _make_write_pipe_transport(
         self, pipe: Any, protocol: Any, waiter: Any = None, extra: Any = None
     ) -> Any:
-        return _WritePipeTransport(self, pipe, protocol, waiter, extra)
+        cls = (
+            _WritePipeTransport
+            if _hub.is_patched("os")
+            else _unix_events._UnixWritePipeTransport
+        )
+        return cls(self, pipe, protocol, waiter, extra)
 
     async def _make_subprocess_transport(  # noqa: PLR0917 - asyncio's signature
         self,
@@ -87,7 +100,11 @@ class SubprocessMixin:
     ) -> Any:
         loop: Any = self
         waiter = loop.create_future()
-        transport = _SubprocessTransport(
+        if _hub.is_patched("subprocess") or _hub.is_patched("os"):
+            cls = _SubprocessTransport
+        else:
+            cls = _unix_events._UnixSubprocessTransport
+        transport = cls(
             self,
             protocol,
             args,
