@@ -451,6 +451,10 @@ class _Boom(Exception):
     pass
 
 
+class _BaseBoom(BaseException):
+    pass
+
+
 def test_exceptions_in_callbacks_reach_the_handler(  # noqa: PLR0915 - one scenario
     loop: asyncio.AbstractEventLoop,
     handler_calls: ExceptionHandlerCalls,
@@ -915,3 +919,205 @@ def test_out_of_file_descriptors_is_an_error_not_a_hang(no_leaks: Recorder) -> N
     assert out["new_loop"] == "EMFILE"
     assert out["green_listen"] == "EMFILE"
     assert out["recovered"] is True
+
+
+# -- the bridges under faults ---------------------------------------------------------
+
+
+def test_exceptions_cross_both_bridges(no_leaks: Recorder) -> None:
+    """An exception raised in a wrapped greenthread reaches the coroutine that
+    awaits it; one raised in a coroutine reaches the greenthread waiting in
+    yield_future(); BaseExceptions cross too."""
+
+    def green_fails(exc: BaseException) -> None:
+        eventlet.sleep(0.001)
+        raise exc
+
+    async def coro_fails(exc: BaseException) -> None:
+        await asyncio.sleep(0.001)
+        raise exc
+
+    def green_waits(loop: asyncio.AbstractEventLoop, exc: BaseException) -> str:
+        try:
+            aioeventlet.yield_future(coro_fails(exc), loop=loop)
+        except BaseException as got:
+            return f"green got {type(got).__name__}({got})"
+        return "green got nothing"
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        seen = []
+        # (KeyboardInterrupt and SystemExit stop eventlet's hub or asyncio's
+        # loop themselves, by design; other BaseExceptions cross.)
+        for exc in (_Boom("g"), _BaseBoom("g")):
+            try:
+                await aioeventlet.wrap_greenthread(eventlet.spawn(green_fails, exc))
+            except BaseException as got:
+                seen.append(f"coroutine got {type(got).__name__}({got})")
+        for exc in (_Boom("c"), _BaseBoom("c"), asyncio.CancelledError("c")):
+            seen.append(
+                await aioeventlet.wrap_greenthread(
+                    eventlet.spawn(green_waits, loop, exc)
+                )
+            )
+        return seen
+
+    hub = eventlet.hubs.get_hub()
+    printed = hub.debug_exceptions
+    hub.debug_exceptions = False  # the raising greenthreads are the test
+    try:
+        seen = aioeventlet.run(main())
+    finally:
+        hub.debug_exceptions = printed
+    no_leaks(
+        "fault",
+        "exceptions raised across the bridges (both ways, Exception and BaseException)",
+        len(seen),
+        "exceptions",
+    )
+    assert seen == [
+        "coroutine got _Boom(g)",
+        "coroutine got _BaseBoom(g)",
+        "green got _Boom(c)",
+        "green got _BaseBoom(c)",
+        "green got CancelledError(c)"
+        if sys.version_info >= (3, 11)
+        else "green got CancelledError()",
+    ]
+
+
+def test_unretrieved_greenthread_exception_reaches_handler(
+    handler_calls: ExceptionHandlerCalls, no_leaks: Recorder
+) -> None:
+    """A wrapped greenthread's exception that nobody retrieves is reported
+    to the exception handler, as a task's would be."""
+    handler_calls.expect()
+    loop = aioeventlet.new_event_loop()
+    loop.set_exception_handler(lambda _l, ctx: handler_calls.append(ctx))
+
+    def green_fails() -> None:
+        raise _Boom("unretrieved")
+
+    hub = eventlet.hubs.get_hub()
+    printed = hub.debug_exceptions
+    hub.debug_exceptions = False
+    try:
+        fut = aioeventlet.wrap_greenthread(eventlet.spawn(green_fails), loop=loop)
+        loop.run_until_complete(asyncio.sleep(0.01))
+        assert fut.done()
+        del fut
+        gc.collect()
+    finally:
+        hub.debug_exceptions = printed
+        loop.close()
+    no_leaks(
+        "fault", "wrapped greenthread's exception never retrieved", 1, "exceptions"
+    )
+    assert len(handler_calls) == 1
+    assert handler_calls[0]["message"].endswith("exception was never retrieved")
+    assert isinstance(handler_calls[0]["exception"], _Boom)
+
+
+def test_close_with_wrapped_greenthreads_running(no_leaks: Recorder) -> None:
+    """close() while wrapped greenthreads still run: they finish normally
+    afterwards, their futures stay as they were (nobody can await them on a
+    closed loop), nothing raises, and the hub ends clean."""
+    loop = aioeventlet.new_event_loop()
+    finished: list[int] = []
+
+    def green(n: int) -> int:
+        eventlet.sleep(0.01)
+        finished.append(n)
+        return n
+
+    gts = [eventlet.spawn(green, n) for n in range(5)]
+    futs = [aioeventlet.wrap_greenthread(gt, loop=loop) for gt in gts]
+    loop.run_until_complete(asyncio.sleep(0))
+    loop.close()
+    results = [gt.wait() for gt in gts]
+    no_leaks(
+        "fault",
+        "loop.close() with wrapped greenthreads still running",
+        5,
+        "greenthreads",
+    )
+    assert results == [0, 1, 2, 3, 4]
+    assert sorted(finished) == [0, 1, 2, 3, 4]
+    assert all(not f.done() for f in futs)
+    assert hub_leftovers() == {}
+
+
+def test_close_with_pending_tasks_cancels_nothing_green(no_leaks: Recorder) -> None:
+    """close() with pending tasks that were awaiting greenthreads: the
+    greenthreads are not killed behind the user's back (asyncio's close()
+    cancels nothing either), and they end on their own."""
+    loop = aioeventlet.new_event_loop()
+    loop.set_exception_handler(lambda _l, _ctx: None)  # destroyed-pending noise
+
+    def green() -> str:
+        eventlet.sleep(0.01)
+        return "done"
+
+    gt = eventlet.spawn(green)
+    fut = aioeventlet.wrap_greenthread(gt, loop=loop)
+
+    async def awaits() -> str:
+        result: str = await fut
+        return result
+
+    task = loop.create_task(awaits())
+    loop.run_until_complete(asyncio.sleep(0))
+    loop.close()
+    assert gt.wait() == "done"
+    assert not task.done()
+    del task
+    gc.collect()
+    no_leaks("fault", "loop.close() with a task awaiting a greenthread", 1, "tasks")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "core bug: a greenthread blocked in yield_future(coro, loop=loop) stays "
+        "parked forever when that loop is closed (its task never completes, "
+        "nothing wakes the waiter): a hung greenthread. Reproducer: this test. "
+        "Fix: EventLoop.close() wakes the greenthreads parked in yield_future() "
+        "on it with RuntimeError('Event loop is closed ...') (see the issue 8 "
+        "report)."
+    ),
+)
+def test_close_wakes_greenthreads_waiting_in_yield_future(no_leaks: Recorder) -> None:
+    loop = aioeventlet.new_event_loop()
+    loop.set_exception_handler(lambda _l, _ctx: None)  # destroyed-pending noise
+    out: list[str] = []
+
+    async def forever() -> None:
+        await asyncio.sleep(3600)
+
+    def waiter() -> None:
+        try:
+            aioeventlet.yield_future(forever(), loop=loop)
+            out.append("returned")
+        except BaseException as exc:
+            out.append(type(exc).__name__)
+
+    async def main() -> Any:
+        gt = eventlet.spawn(waiter)
+        await asyncio.sleep(0.01)  # it waits now
+        return gt
+
+    gt = loop.run_until_complete(main())
+    loop.close()
+    eventlet.sleep(0.05)
+    hung = not gt.dead
+    if hung:
+        gt.kill()  # do not leave it parked for the other tests
+    gc.collect()
+    no_leaks(
+        "fault",
+        "loop.close() while a greenthread waits in yield_future()",
+        1,
+        "greenthreads",
+    )
+    assert not hung, "the greenthread is still parked after close()"
+    assert out in (["RuntimeError"], ["CancelledError"])
