@@ -541,6 +541,37 @@ def test_yield_future_with_a_task_factory_creates_the_task_in_the_loop() -> None
     assert calls[-1] is True
 
 
+def test_a_failing_task_factory_reaches_the_waiter(
+    loop_factory: LoopFactory,
+) -> None:
+    """Same thread (aioeventlet loop running here) and across threads."""
+
+    def broken(loop: asyncio.AbstractEventLoop, coro: Any, **kw: Any) -> Any:
+        raise ArithmeticError("no tasks today")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(broken)
+        coro = slow_add(1, 2)
+        try:
+            with pytest.raises(ArithmeticError, match="no tasks today"):
+                await in_greenthread(yield_future, coro, loop)
+        finally:
+            loop.set_task_factory(None)
+        assert inspect.getcoroutinestate(coro) == inspect.CORO_CLOSED
+
+    run(main())
+    with LoopThread(loop_factory) as other:
+        other.call_soon_threadsafe(other.set_task_factory, broken)
+        coro = slow_add(1, 2)
+        try:
+            with pytest.raises(ArithmeticError, match="no tasks today"):
+                eventlet.spawn(yield_future, coro, other).wait()
+        finally:
+            other.call_soon_threadsafe(other.set_task_factory, None)
+        assert inspect.getcoroutinestate(coro) == inspect.CORO_CLOSED
+
+
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks are 3.12+")
 def test_yield_future_with_eager_task_factory() -> None:
     async def first_step_needs_the_loop() -> str:

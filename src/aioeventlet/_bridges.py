@@ -243,7 +243,14 @@ def _start_task(
         if starter.cancelled():
             coro.close()
             return
-        task = loop.create_task(coro)
+        try:
+            task = loop.create_task(coro)
+        except BaseException as exc:  # the factory failed: tell the waiter
+            coro.close()
+            starter.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
         asyncio.futures._chain_future(task, starter)  # type: ignore[attr-defined]
 
     loop.call_soon(start, context=context)
@@ -320,7 +327,7 @@ class _ThreadsafeWait:
     reused behind a pending write.
     """
 
-    __slots__ = ("abandoned", "coro", "fut", "loop", "write_fd")
+    __slots__ = ("coro", "error", "fut", "loop", "write_fd")
 
     def __init__(
         self,
@@ -333,11 +340,19 @@ class _ThreadsafeWait:
         self.fut = fut
         self.coro = coro
         self.write_fd = write_fd
-        self.abandoned = False
+        self.error: BaseException | None = None
 
     def start(self) -> None:  # in the loop's thread
         if self.coro is not None:
-            self.fut = self.loop.create_task(self.coro)
+            try:
+                self.fut = self.loop.create_task(self.coro)
+            except BaseException as exc:  # a task factory failed: tell the waiter
+                self.coro.close()
+                self.error = exc
+                self.notify(None)
+                if not isinstance(exc, Exception):
+                    raise
+                return
             self.coro = None
         assert self.fut is not None
         self.fut.add_done_callback(self.notify)
@@ -385,11 +400,15 @@ def _wait_threadsafe(
             _hub.wait_readable(read_fd)
         except BaseException:
             # wait.start runs before wait.abandon: one loop, FIFO callbacks.
-            with contextlib.suppress(RuntimeError):  # the loop is closed
+            try:
                 loop.call_soon_threadsafe(wait.abandon, coro is not None)
+            except RuntimeError:  # the loop is closed: nothing runs there now
+                wait._close()
             raise
     finally:
         os.close(read_fd)
+    if wait.error is not None:
+        raise wait.error
     result_fut: asyncio.Future[_T] | None = wait.fut
     assert result_fut is not None
     return result_fut.result()
