@@ -29,7 +29,7 @@ SLEEPS = size(10, 20)
 TASKS = size(1_000, 10_000)
 THREADS = size(4, 8)
 THREAD_CALLS = size(2_000, 20_000)
-SPAN = 0.3  # seconds over which the timers are spread
+SPAN = size(3, 30) / 10  # seconds over which the timers are spread
 DEADLINE = size(40, 600)
 
 
@@ -82,16 +82,21 @@ async def _scenario(  # noqa: PLR0915 - one scenario, kept in one place to read
                 everything_in.set_result(None)
 
     start = loop.time()
+    victims = rng.sample(range(TIMERS), TIMERS // 10)
+    # Half the victims are due after the whole span and cancelled within it:
+    # those cancels always come first, however long scheduling took.  The
+    # other half are cancelled at random, often too late (a no-op then).
+    aimed = set(victims[: len(victims) // 2])
     for i in range(TIMERS):
-        when = start + rng.uniform(0, SPAN)
+        when = start + rng.uniform(0, SPAN) + (SPAN if i in aimed else 0)
         whens[i] = when
         if rng.random() < 0.5:
             handles[i] = loop.call_at(when, fire, i)
         else:
             handles[i] = loop.call_later(when - loop.time(), fire, i)
             whens[i] = handles[i].when()
-    for i in rng.sample(range(TIMERS), TIMERS // 10):
-        loop.call_later(rng.uniform(0, SPAN), cancel, i)
+    for i in victims:
+        loop.call_at(start + rng.uniform(0, SPAN), cancel, i)
     log.expected += TIMERS
 
     # -- eventlet timers (they run in the hub) ---------------------------------
