@@ -95,20 +95,22 @@ def _ignore_throwback(exc: BaseException) -> None:
 class Hub:
     """The calls aioeventlet makes on one OS thread's eventlet hub."""
 
-    __slots__ = ("_do_poll", "_hub", "_listeners", "clock")
+    __slots__ = ("_epoll", "_hub", "_listeners", "_readers", "_writers", "clock")
 
     def __init__(self, hub: Any) -> None:
         self._hub = hub
         # loop.time() and eventlet's timers must read one clock.
         self.clock: Callable[[], float] = hub.clock
         self._listeners: dict[str, dict[int, Listener]] = hub.listeners
-        # The epolls hub's own poll call (epoll.poll(seconds), wrapped in a
-        # method of eventlet's hub module), for poll_alone().  Other hubs
-        # (poll, selects, kqueue) go through their wait() instead.  Calling
-        # eventlet's wrapper rather than epoll.poll keeps the blocked frame in
-        # eventlet's hub code, where the debug watchdog knows a thread is idle.
-        self._do_poll: Callable[[float], list[tuple[int, int]]] | None = (
-            hub.do_poll if isinstance(hub, _epolls_hub.Hub) else None
+        # poll_alone() runs once per loop iteration: it holds the two
+        # listener dicts (eventlet creates them once per hub and only mutates
+        # them) and the epolls hub's epoll.poll (created once per hub) rather
+        # than looking them up each time.  Other hubs (poll, selects, kqueue)
+        # go through their wait() instead.
+        self._readers: dict[int, Listener] = hub.listeners[READ]
+        self._writers: dict[int, Listener] = hub.listeners[WRITE]
+        self._epoll: Callable[[float], list[tuple[int, int]]] | None = (
+            hub.poll.poll if isinstance(hub, _epolls_hub.Hub) else None
         )
 
     @property
@@ -176,22 +178,30 @@ class Hub:
         listeners (they must only record readiness), and returns ``[]``.
         """
         hub = self._hub
-        listeners = self._listeners
-        # This runs once per loop iteration: one method, no helpers.  The
-        # timer list is read each time: eventlet rebinds hub.timers when it
-        # compacts cancelled timers.
+        # One method, no helpers: this runs once per loop iteration.  The
+        # timer lists are read each time (eventlet rebinds them when it
+        # compacts cancelled timers); counting them (cancelled timers stay
+        # listed until they expire) is needed only if one is non-empty.
         if (
-            len(listeners[READ]) + len(listeners[WRITE]) != listener_count
-            or len(hub.timers) + len(hub.next_timers) != hub.timers_canceled
+            len(self._readers) + len(self._writers) != listener_count
+            or (
+                (hub.timers or hub.next_timers)
+                and len(hub.timers) + len(hub.next_timers) != hub.timers_canceled
+            )
             or hub.closed
             or hub.debug_blocking
         ):
             return None
-        do_poll = self._do_poll
-        if do_poll is None:
+        epoll = self._epoll
+        if epoll is None:
             hub.wait(timeout)
             return []
-        return do_poll(timeout)
+        # The debug watchdog sees this frame on top while the thread is idle
+        # in the poll (see is_hub_frame()).
+        return epoll(timeout)
+
+
+_POLL_ALONE_CODE = Hub.poll_alone.__code__
 
 
 def current_hub() -> Hub:
@@ -266,7 +276,10 @@ _HUBS_DIR = os.path.dirname(os.path.abspath(eventlet.hubs.__file__))
 def is_hub_frame(frame: FrameType) -> bool:
     """True if *frame* runs eventlet's own hub code (its poll, wait and
     dispatch loop): the OS thread is then idle or between greenthreads."""
-    return os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _HUBS_DIR
+    return (
+        frame.f_code is _POLL_ALONE_CODE  # the loop polling in its own greenthread
+        or os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _HUBS_DIR
+    )
 
 
 def _is_loaded() -> bool:  # pragma: no cover - used by tests only
