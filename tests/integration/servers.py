@@ -277,6 +277,13 @@ def start_postgres() -> tuple[ServerProcess, Path]:
 # -- programs in a fresh interpreter ------------------------------------------------
 
 
+def _text(output: str | bytes | None) -> str:
+    # TimeoutExpired carries bytes even when the run asked for text.
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
+
+
 def run_program(
     path: Path, *args: str, timeout: float = 60.0, env: dict[str, str] | None = None
 ) -> str:
@@ -299,7 +306,7 @@ def run_program(
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(
             f"{path.name} did not finish within {timeout:.0f} s\n"
-            f"--- stdout ---\n{exc.stdout}\n--- stderr ---\n{exc.stderr}"
+            f"--- stdout ---\n{_text(exc.stdout)}\n--- stderr ---\n{_text(exc.stderr)}"
         ) from None
     output = (
         f"{path.name} exited with status {result.returncode}\n"

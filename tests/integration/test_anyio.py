@@ -28,11 +28,12 @@ def run_on_aioeventlet(main: Callable[[], Awaitable[T]]) -> T:
 
 
 def test_runs_on_an_aioeventlet_loop() -> None:
-    async def main() -> tuple[type[asyncio.AbstractEventLoop], str]:
+    async def main() -> tuple[type[asyncio.AbstractEventLoop], str | None]:
         return type(asyncio.get_running_loop()), anyio.get_current_task().name
 
     loop_type, name = run_on_aioeventlet(main)
     assert loop_type is aioeventlet.EventLoop
+    assert name is not None
     assert name.endswith("main")
 
 

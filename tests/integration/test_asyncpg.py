@@ -131,7 +131,8 @@ def test_prepared_statements_and_pool(
 
             async def slow_echo(i: int) -> int:
                 # Six server-side sleeps at once on six connections.
-                return await pool.fetchval("SELECT $1::int FROM pg_sleep(0.05)", i)
+                sql = "SELECT $1::int FROM pg_sleep(0.05)"
+                return int(await pool.fetchval(sql, i))
 
             echoed = await asyncio.gather(*(slow_echo(i) for i in range(12)))
             assert echoed == list(range(12))

@@ -98,3 +98,13 @@ def test_views_call_async_http_client(gunicorn_url: str) -> None:
     assert [a["inner"]["squares"] for a in answers] == [
         [i * i for i in range(n)] for n in range(40)
     ]
+
+
+def test_views_share_one_loop_through_yield_future(gunicorn_url: str) -> None:
+    """/shared runs the same relay on the worker's long-lived loop, reached
+    from each green view with yield_future; 40 requests at once."""
+    answers = fetch_all(gunicorn_url, [f"/shared?n={n}" for n in range(40)])
+    assert [(a["shared"], a["relayed"]) for a in answers] == [(True, True)] * 40
+    assert [a["inner"]["squares"] for a in answers] == [
+        [i * i for i in range(n)] for n in range(40)
+    ]

@@ -38,7 +38,8 @@ def test_httpx_and_eventlet_wsgi() -> None:
     assert run("patched_wsgi_httpx") == {
         "direct_ok": True,
         "relayed_ok": True,
-        "count": 40,
+        "shared_ok": True,
+        "count": 70,
         "green_worker_ran": True,
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -22,7 +23,7 @@ def client(port: int) -> aioredis.Redis:
 
 
 def test_commands_round_trip(redis_port: int, green_worker: GreenWorker) -> None:
-    async def main() -> tuple[dict[str, object], int]:
+    async def main() -> tuple[dict[str, Any], int]:
         before = green_worker.rounds
         async with client(redis_port) as r:
             await r.flushdb()
@@ -64,7 +65,11 @@ def test_pipelines_and_concurrent_clients(redis_port: int) -> None:
         async with client(redis_port) as r:
             await r.flushdb()
             async with r.pipeline(transaction=True) as pipe:
-                pipe.set("a", "1").incr("a").incrby("a", 40).get("a").delete("a")
+                pipe.set("a", "1")
+                pipe.incr("a")
+                pipe.incrby("a", 40)
+                pipe.get("a")
+                pipe.delete("a")
                 transaction = await pipe.execute()
             async with r.pipeline(transaction=False) as pipe:
                 for i in range(200):
@@ -81,7 +86,9 @@ def test_pipelines_and_concurrent_clients(redis_port: int) -> None:
             await asyncio.gather(*(bump(w) for w in range(8)))
             tally = await r.hgetall("tally")
             assert tally == {f"w{w}": "25" for w in range(8)}
-            return transaction, batched, int(await r.get("total"))
+            total = await r.get("total")
+            assert total is not None
+            return transaction, batched, int(total)
 
     transaction, batched, total = aioeventlet.run(main())
     assert transaction == [True, 2, 42, "42", 1]
@@ -127,7 +134,7 @@ def test_pubsub(redis_port: int, green_worker: GreenWorker) -> None:
             got, receivers = await asyncio.wait_for(
                 asyncio.gather(receive(), publish()), timeout=20
             )
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
             return got, receivers, green_worker.rounds - before
 
     got, receivers, progress = aioeventlet.run(main())

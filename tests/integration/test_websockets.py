@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
@@ -28,7 +29,7 @@ def test_echo_text_and_binary(green_worker: GreenWorker) -> None:
             else:
                 await ws.send(hashlib.sha256(message).digest())
 
-    async def main() -> tuple[list[object], list[bytes], int]:
+    async def main() -> tuple[list[Any], list[bytes], int]:
         before = green_worker.rounds
         async with serve(handler, "127.0.0.1", 0) as server:
             port = server.sockets[0].getsockname()[1]
@@ -42,7 +43,9 @@ def test_echo_text_and_binary(green_worker: GreenWorker) -> None:
                     await ws.send(
                         bytes(range(256)) * (size // 256) + b"\x07" * (size % 256)
                     )
-                    blobs.append(await ws.recv())
+                    blob = await ws.recv()
+                    assert isinstance(blob, bytes)  # a binary frame back
+                    blobs.append(blob)
         return texts, blobs, green_worker.rounds - before
 
     texts, blobs, progress = aioeventlet.run(main())

@@ -223,3 +223,74 @@ def test_wsgi_handlers_run_asyncio_clients_per_request() -> None:
     assert answers == [{"via": "wsgi", "n": n, "cube": n**3} for n in range(100)]
     assert running_loops == []
     assert peak[0] > 1, "the per-request loops never overlapped"
+
+
+@contextmanager
+def shared_loop_in_greenthread() -> Iterator[asyncio.AbstractEventLoop]:
+    """One aioeventlet loop for the whole green service, in its own greenthread."""
+    loop = aioeventlet.new_event_loop()
+    gt = eventlet.spawn(loop.run_forever)
+    # Let the loop start before anyone calls yield_future(): on a loop that is
+    # not running yet, yield_future() would run it in the caller instead.
+    running = eventlet.Event()
+    loop.call_soon(running.send)
+    running.wait()
+    try:
+        yield loop
+    finally:
+        loop.call_soon(loop.stop)
+        gt.wait()
+        loop.close()
+
+
+def test_wsgi_handlers_call_httpx_through_yield_future(
+    green_worker: GreenWorker,
+) -> None:
+    """The migration case: green WSGI handlers call an asyncio HTTP client
+    (one shared httpx.AsyncClient on one shared loop) with yield_future, which
+    parks only the handler's greenthread; 100 clients at once."""
+    in_flight: list[int] = []
+    peak = [0]
+
+    async def backend_call(client: httpx.AsyncClient, n: int) -> Any:
+        in_flight.append(n)
+        peak[0] = max(peak[0], len(in_flight))
+        try:
+            resp = await client.get(f"/compute/{n}")
+            resp.raise_for_status()
+            return resp.json()
+        finally:
+            in_flight.remove(n)
+
+    with (
+        aiohttp_backend_on_green_loop() as backend,
+        shared_loop_in_greenthread() as loop,
+    ):
+        limits = httpx.Limits(max_connections=100)
+        client = aioeventlet.yield_future(_make_client(backend, limits), loop=loop)
+
+        def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+            n = int(environ["PATH_INFO"].rsplit("/", 1)[1])
+            result = aioeventlet.yield_future(backend_call(client, n), loop=loop)
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps({"via": "yield_future", **result}).encode()]
+
+        before = green_worker.rounds
+        with green_wsgi_server(app) as front:
+            pool = eventlet.GreenPool(100)
+            urls = [f"{front}/ask/{n}" for n in range(100)]
+            answers = list(pool.imap(green_get_json, urls))
+        progress = green_worker.rounds - before
+        aioeventlet.yield_future(client.aclose(), loop=loop)
+
+    assert answers == [
+        {"via": "yield_future", "n": n, "cube": n**3} for n in range(100)
+    ]
+    assert in_flight == []
+    assert peak[0] > 1, "the handlers' asyncio calls never overlapped"
+    assert progress > 0
+
+
+async def _make_client(base: str, limits: httpx.Limits) -> httpx.AsyncClient:
+    # Made on the loop that will use it (httpx binds its pool to that loop).
+    return httpx.AsyncClient(base_url=base, limits=limits, timeout=30)

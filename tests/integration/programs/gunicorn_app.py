@@ -7,6 +7,8 @@ this module, so aioeventlet is imported into a patched process here.  Views:
   (``aioeventlet.run`` parks only this request's greenthread);
 * ``/relay?n=N``: calls ``/squares`` of this same server with an asyncio HTTP
   client (aiohttp), from inside a green request handler;
+* ``/shared?n=N``: the same call, made on one loop shared by all requests of
+  the worker (running in its own greenthread), through ``yield_future``;
 * ``/info``: what the worker looks like (patched? which loop?).
 """
 
@@ -17,12 +19,33 @@ import os
 
 import aiohttp
 import eventlet
+import eventlet.event
 import eventlet.patcher
+import eventlet.semaphore
 from flask import Flask, jsonify, request
 
 import aioeventlet
 
 app = Flask(__name__)
+
+_shared: dict[str, asyncio.AbstractEventLoop] = {}
+_shared_lock = eventlet.semaphore.Semaphore()
+
+
+def shared_loop() -> asyncio.AbstractEventLoop:
+    """The worker's one long-lived loop, started on first use (after the fork:
+    a loop must not cross a fork), in a greenthread of its own."""
+    with _shared_lock:
+        if "loop" not in _shared:
+            loop = aioeventlet.new_event_loop()
+            eventlet.spawn(loop.run_forever)
+            # Wait until it runs: yield_future() on a loop that is not running
+            # yet would run it in the calling greenthread instead.
+            running = eventlet.event.Event()
+            loop.call_soon(running.send)
+            running.wait()
+            _shared["loop"] = loop
+    return _shared["loop"]
 
 
 async def squares(n: int) -> list[int]:
@@ -60,6 +83,14 @@ def view_relay() -> object:
     n = int(request.args["n"])
     base = request.host_url.rstrip("/")
     return jsonify(aioeventlet.run(relay(base, n)))
+
+
+@app.get("/shared")
+def view_shared() -> object:
+    n = int(request.args["n"])
+    base = request.host_url.rstrip("/")
+    answer = aioeventlet.yield_future(relay(base, n), loop=shared_loop())
+    return jsonify({"shared": True, **answer})
 
 
 @app.get("/info")

@@ -1,7 +1,8 @@
 """aiohttp on aioeventlet in a monkey-patched process, with green HTTP clients.
 
 An aiohttp server and client run on the loop; at the same time greenthreads
-call the same server with the standard library's (now green) urllib.
+call the same server with the standard library's (now green) urllib, and the
+coroutine awaits them with wrap_greenthread().
 """
 
 from _common import GreenWorker, monkey_patch, report
@@ -73,6 +74,8 @@ async def main() -> dict[str, object]:
         green_clients = eventlet.spawn(
             lambda: list(pool.imap(green_client, [base] * 40, range(40)))
         )
+        # An asyncio future for the greenthread (wrapped before it starts).
+        green_done = aioeventlet.wrap_greenthread(green_clients)
         async with aiohttp.ClientSession() as session:
 
             async def call(n: int) -> int:
@@ -88,10 +91,7 @@ async def main() -> dict[str, object]:
                 uploaded = (await resp.json())["sha256"] == hashlib.sha256(
                     payload
                 ).hexdigest()
-        # Wait for the green clients without blocking the loop: poll them.
-        while not green_clients.dead:
-            await asyncio.sleep(0.005)
-        green_squares = green_clients.wait()
+        green_squares = await green_done
     finally:
         await runner.cleanup()
         rounds = worker.stop()

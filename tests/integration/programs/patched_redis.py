@@ -32,19 +32,29 @@ def green_writer(n: int) -> int:
         r.close()
 
 
+def green_publisher() -> list[int]:
+    """Legacy code publishing with the blocking client."""
+    r = redis.Redis(host="127.0.0.1", port=PORT)
+    try:
+        return [int(r.publish("ch", f"m{i}")) for i in range(5)]
+    finally:
+        r.close()
+
+
 async def main() -> dict[str, object]:
     async with aioredis.Redis(host="127.0.0.1", port=PORT, decode_responses=True) as r:
         await r.delete(*[f"green:{n}" for n in range(10)], "async:total", "ch")
-        writers = [eventlet.spawn(green_writer, n) for n in range(10)]
+        writers = [
+            aioeventlet.wrap_greenthread(eventlet.spawn(green_writer, n))
+            for n in range(10)
+        ]
 
         async def bump() -> None:
             for _ in range(50):
                 await r.incr("async:total")
 
         await asyncio.gather(*(bump() for _ in range(4)))
-        while not all(gt.dead for gt in writers):
-            await asyncio.sleep(0.005)
-        lengths = [gt.wait() for gt in writers]
+        lengths = await asyncio.gather(*writers)
         lists = [await r.lrange(f"green:{n}", 0, -1) for n in range(10)]
         async with r.pipeline(transaction=True) as pipe:
             pipe.get("async:total").incrby("async:total", 1000).get("async:total")
@@ -54,26 +64,20 @@ async def main() -> dict[str, object]:
         await pubsub.subscribe("ch")
         await pubsub.get_message(timeout=5)  # the subscribe confirmation
         # A greenthread publishes with the blocking client; the coroutine listens.
-        publisher = eventlet.spawn(
-            lambda: [
-                redis.Redis(host="127.0.0.1", port=PORT).publish("ch", f"m{i}")
-                for i in range(5)
-            ]
-        )
+        publisher = aioeventlet.wrap_greenthread(eventlet.spawn(green_publisher))
         received = []
         while len(received) < 5:
             msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
             if msg is not None:
                 received.append(msg["data"])
-        while not publisher.dead:
-            await asyncio.sleep(0.005)
+        receivers = await publisher
         await pubsub.aclose()
     return {
         "lengths": lengths,
         "lists": lists,
         "pipeline": pipeline,
         "pubsub": received,
-        "publish_receivers": publisher.wait(),
+        "publish_receivers": receivers,
     }
 
 

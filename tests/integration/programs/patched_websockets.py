@@ -5,7 +5,6 @@ from _common import GreenWorker, monkey_patch, report
 
 monkey_patch()
 
-import asyncio  # noqa: E402
 import hashlib  # noqa: E402
 
 import eventlet  # noqa: E402
@@ -39,12 +38,9 @@ async def main() -> dict[str, object]:
         port = server.sockets[0].getsockname()[1]
         async with connect(f"ws://127.0.0.1:{port}") as ws:
             while True:
-                # Poll the green queue without blocking the loop's greenthread.
-                try:
-                    item = queue.get_nowait()
-                except eventlet.queue.Empty:
-                    await asyncio.sleep(0.001)
-                    continue
+                # queue.get() blocks green-style: run it in a greenthread and
+                # await that, so the loop's own greenthread never blocks.
+                item = await aioeventlet.wrap_greenthread(eventlet.spawn(queue.get))
                 if item is None:
                     break
                 await ws.send(item)

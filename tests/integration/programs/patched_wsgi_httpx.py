@@ -1,8 +1,10 @@
 """httpx on aioeventlet and an eventlet.wsgi server, in a monkey-patched process.
 
 The WSGI server runs in a greenthread; an httpx.AsyncClient on the loop calls
-it.  One WSGI route itself runs asyncio code per request (``aioeventlet.run``)
-that calls another route with httpx: green -> asyncio -> green, one process.
+it.  Two WSGI routes themselves call another route with httpx (green ->
+asyncio -> green, one process): one runs a loop per request
+(``aioeventlet.run``), the other uses one shared httpx client on the main loop
+through ``aioeventlet.yield_future``.
 """
 
 from _common import GreenWorker, monkey_patch, report
@@ -22,6 +24,8 @@ import httpx  # noqa: E402
 
 import aioeventlet  # noqa: E402
 
+SHARED: dict[str, Any] = {}
+
 
 class QuietLog:
     def write(self, text: str) -> None:
@@ -36,6 +40,11 @@ def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         answer = {"name": path[6:], "sha256": hashlib.sha256(body).hexdigest()}
     elif path.startswith("/via-asyncio/"):
         answer = aioeventlet.run(ask_hash(environ["HTTP_HOST"], path[13:]))
+    elif path.startswith("/via-shared/"):
+        name = path[12:]
+        coro = SHARED["client"].post(f"/hash/{name}", content=name.encode() * 100)
+        resp = aioeventlet.yield_future(coro, loop=SHARED["loop"])
+        answer = {"shared": resp.json()}
     else:
         start_response("404 Not Found", [])
         return [b""]
@@ -51,6 +60,7 @@ async def ask_hash(host: str, name: str) -> Any:
 
 async def main(base: str) -> dict[str, object]:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        SHARED.update(loop=asyncio.get_running_loop(), client=client)
 
         async def direct(n: int) -> Any:
             return (await client.post(f"/hash/d{n}", content=b"x" * n)).json()
@@ -60,6 +70,11 @@ async def main(base: str) -> dict[str, object]:
 
         direct_answers = await asyncio.gather(*(direct(n) for n in range(30)))
         relayed_answers = await asyncio.gather(*(relayed(n) for n in range(10)))
+
+        async def shared(n: int) -> Any:
+            return (await client.get(f"/via-shared/s{n}")).json()
+
+        shared_answers = await asyncio.gather(*(shared(n) for n in range(30)))
     return {
         "direct_ok": direct_answers
         == [
@@ -76,7 +91,17 @@ async def main(base: str) -> dict[str, object]:
             }
             for n in range(10)
         ],
-        "count": len(direct_answers) + len(relayed_answers),
+        "shared_ok": shared_answers
+        == [
+            {
+                "shared": {
+                    "name": f"s{n}",
+                    "sha256": hashlib.sha256(f"s{n}".encode() * 100).hexdigest(),
+                }
+            }
+            for n in range(30)
+        ],
+        "count": len(direct_answers) + len(relayed_answers) + len(shared_answers),
     }
 
 
