@@ -18,12 +18,14 @@ import socket
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import eventlet
 import eventlet.hubs
+import greenlet
 import pytest
 
 import aioeventlet
@@ -753,3 +755,180 @@ def test_cli_bad_input(name: str, tmp_path: Any, no_leaks: Recorder) -> None:
     if python.stderr.strip():
         assert ours.stderr.strip(), "failed without a word on stderr"
     assert ours.returncode == python.returncode, ours.stderr
+
+
+# -- the bridges -----------------------------------------------------------------------
+
+
+async def _one() -> int:
+    await asyncio.sleep(0)
+    return 1
+
+
+def test_bridges_bad_input(no_leaks: Recorder) -> None:
+    """yield_future() and wrap_greenthread() refuse wrong types and states
+    with an error of the right type that names the problem and the fix."""
+    loop = aioeventlet.new_event_loop()
+    closed = aioeventlet.new_event_loop()
+    closed.close()
+    stock = asyncio.SelectorEventLoop()
+    finished = eventlet.spawn(lambda: 1)
+    finished.wait()
+    got: dict[str, tuple[str, str]] = {}
+
+    def fresh() -> Any:
+        return eventlet.spawn(lambda: 1)
+
+    def check(name: str, call: Callable[[], object]) -> None:
+        got[name] = _error(call)
+
+    try:
+        check("yield_future(42)", lambda: aioeventlet.yield_future(42, loop=loop))
+        check("yield_future(None)", lambda: aioeventlet.yield_future(None))
+        check(
+            "yield_future(coroutine function)",
+            lambda: aioeventlet.yield_future(_one, loop=loop),
+        )
+        check(
+            "yield_future(coro) with no loop running",
+            lambda: aioeventlet.yield_future(_closing(_one())),
+        )
+        check(
+            "yield_future(future of another loop, loop=loop)",
+            lambda: aioeventlet.yield_future(stock.create_future(), loop=loop),
+        )
+        check(
+            "yield_future(coro, loop=closed loop)",
+            lambda: aioeventlet.yield_future(_closing(_one()), loop=closed),
+        )
+        check(
+            "wrap_greenthread(42)", lambda: aioeventlet.wrap_greenthread(42, loop=loop)
+        )
+        check(
+            "wrap_greenthread(finished greenthread)",
+            lambda: aioeventlet.wrap_greenthread(finished, loop=loop),
+        )
+        check(
+            "wrap_greenthread(greenlet without run)",
+            lambda: aioeventlet.wrap_greenthread(greenlet.greenlet(), loop=loop),
+        )
+        check(
+            "wrap_greenthread(gt, loop=stock asyncio loop)",
+            lambda: aioeventlet.wrap_greenthread(fresh(), loop=stock),
+        )
+        check(
+            "wrap_greenthread(gt, loop=closed loop)",
+            lambda: aioeventlet.wrap_greenthread(fresh(), loop=closed),
+        )
+        check(
+            "wrap_greenthread(gt) with no loop running",
+            lambda: aioeventlet.wrap_greenthread(fresh()),
+        )
+
+        async def in_loop() -> None:
+            check(
+                "yield_future() in the loop's own greenthread",
+                lambda: aioeventlet.yield_future(_closing(_one())),
+            )
+            running = eventlet.spawn(eventlet.sleep, 0.01)
+            eventlet.sleep(0)  # it runs now
+            check(
+                "wrap_greenthread(running greenthread)",
+                lambda: aioeventlet.wrap_greenthread(running),
+            )
+            running.wait()
+
+        loop.run_until_complete(in_loop())
+
+        def in_hub() -> None:
+            check(
+                "yield_future() in eventlet's hub greenlet",
+                lambda: aioeventlet.yield_future(_closing(_one()), loop=loop),
+            )
+
+        eventlet.hubs.get_hub().schedule_call_global(0, in_hub)
+        eventlet.sleep(0.01)
+
+        def other_thread() -> None:
+            check(
+                "wrap_greenthread(gt, loop) from another OS thread",
+                lambda: aioeventlet.wrap_greenthread(fresh(), loop=loop),
+            )
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+    finally:
+        loop.close()
+        stock.close()
+    expected = {
+        "yield_future(42)": ("TypeError", "got int"),
+        "yield_future(None)": ("TypeError", "got NoneType"),
+        "yield_future(coroutine function)": ("TypeError", "got function"),
+        "yield_future(coro) with no loop running": ("RuntimeError", "Pass loop="),
+        "yield_future(future of another loop, loop=loop)": ("ValueError", "drop loop="),
+        "yield_future(coro, loop=closed loop)": (
+            "RuntimeError",
+            "Event loop is closed",
+        ),
+        "wrap_greenthread(42)": ("TypeError", "got int"),
+        "wrap_greenthread(finished greenthread)": ("RuntimeError", "already finished"),
+        "wrap_greenthread(greenlet without run)": ("TypeError", "without a run"),
+        "wrap_greenthread(gt, loop=stock asyncio loop)": (
+            "RuntimeError",
+            "needs an aioeventlet loop of this OS thread",
+        ),
+        "wrap_greenthread(gt, loop=closed loop)": (
+            "RuntimeError",
+            "Event loop is closed",
+        ),
+        "wrap_greenthread(gt) with no loop running": ("RuntimeError", "Pass loop="),
+        "yield_future() in the loop's own greenthread": (
+            "RuntimeError",
+            "wrap_greenthread",
+        ),
+        "wrap_greenthread(running greenthread)": ("RuntimeError", "already running"),
+        "yield_future() in eventlet's hub greenlet": ("RuntimeError", "hub greenlet"),
+        "wrap_greenthread(gt, loop) from another OS thread": (
+            "RuntimeError",
+            "of this OS thread",
+        ),
+    }
+    no_leaks(
+        "bad input",
+        "yield_future() / wrap_greenthread(): wrong types, "
+        "finished/running greenthreads, closed/stock/foreign loops, loop's own "
+        "greenthread, hub greenlet, other OS thread",
+        len(got),
+        "cases",
+    )
+    problems = [
+        f"{name}: expected {kind} naming {says!r}, got {got.get(name)}"
+        for name, (kind, says) in expected.items()
+        if got.get(name, ("missing", ""))[0] != kind or says not in got[name][1]
+    ]
+    assert problems == []
+    assert set(got) == set(expected)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "core bug: yield_future(coro, loop=42) raises AttributeError "
+        "(\"'int' object has no attribute 'is_running'\") instead of a TypeError "
+        "naming loop=, and leaves the coroutine never awaited (a RuntimeWarning). "
+        "Reproducer: this test. Fix: check loop= is an asyncio event loop in "
+        "_bridges._check_wait (see the issue 8 report)."
+    ),
+)
+def test_yield_future_with_a_non_loop_as_loop(no_leaks: Recorder) -> None:
+    def call() -> tuple[str, str]:
+        return _error(lambda: aioeventlet.yield_future(_one(), loop=42))  # type: ignore[arg-type]
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kind, message = eventlet.spawn(call).wait()
+        gc.collect()
+    no_leaks("bad input", "yield_future(coro, loop=42)", 1, "cases")
+    assert (kind, "loop" in message) == ("TypeError", True), (kind, message)
+    assert [str(w.message) for w in caught] == []
