@@ -56,6 +56,7 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         self._hub_thread_id: int = _threading.get_ident()
         selector = HubSelector(hub, on_fd_lost=self._report_fd_lost)
         self._wake_selector = selector.wake
+        self._hub_selector = selector
         super().__init__(selector)
 
     def __repr__(self) -> str:
@@ -125,7 +126,11 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         handle: asyncio.Handle = self._call_soon(callback, args, context)  # type: ignore[attr-defined]
         if handle._source_traceback:  # type: ignore[attr-defined]
             del handle._source_traceback[-1]  # type: ignore[attr-defined]
-        self._wake_selector()
+        # The hot path of every callback-driven program: test the selector's
+        # parked greenthread here rather than pay a call to wake() each time
+        # (only another greenthread can call this while the loop is parked).
+        if self._hub_selector._waiter is not None:
+            self._wake_selector()
         return handle
 
     def call_at(
