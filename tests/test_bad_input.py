@@ -714,25 +714,7 @@ _CLI_CASES: dict[str, tuple[list[str], str | None]] = {
 }
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "CLI: a missing -m module exits with status 2 (argparse's "
-                    "parser.error), python -m exits with 1; reproducer: python -m "
-                    "aioeventlet -m no_such_module_xyz; echo $?"
-                ),
-            ),
-        )
-        if name == "a module that does not exist"
-        else name
-        for name in _CLI_CASES
-    ],
-)
+@pytest.mark.parametrize("name", list(_CLI_CASES))
 def test_cli_bad_input(name: str, tmp_path: Any, no_leaks: Recorder) -> None:
     """python -m aioeventlet fails as python itself does: the same exit
     status, a last stderr line that names the problem, and never a hang."""
