@@ -27,7 +27,6 @@ kept, and re-armed at the next ``select()``.
 from __future__ import annotations
 
 import errno
-import functools
 import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -85,6 +84,24 @@ class _KeyMap(Mapping[Any, Any]):
         return iter(self._selector._keys)
 
 
+class _FdLost:
+    """``on_closed`` of one hub listener: reports its fd lost to the selector.
+
+    One small slotted object per listener, where ``functools.partial`` (with
+    its bound method, argument tuple and keyword dict) took four allocations
+    and about 250 bytes: it adds up over thousands of idle connections.
+    """
+
+    __slots__ = ("fd", "selector")
+
+    def __init__(self, selector: HubSelector, fd: int) -> None:
+        self.selector = selector
+        self.fd = fd
+
+    def __call__(self) -> None:
+        self.selector._on_fd_lost(self.fd)
+
+
 class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
     """A selector backed by the eventlet hub of the calling OS thread."""
 
@@ -107,6 +124,10 @@ class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
         self._wake_timer: Timer | None = None
         self._timeout_timer: Timer | None = None
         self._closed = False
+        # The listener callbacks, bound once: every hub listener holds one,
+        # and a bound method per registration would cost 64 bytes each.
+        self._readable_cb = self._on_readable
+        self._writable_cb = self._on_writable
 
     # -- the BaseSelector API ------------------------------------------------
 
@@ -306,10 +327,10 @@ class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
                 f"closing its socket",
             )
         if event == EVENT_READ:
-            evtype, callback = READ, self._on_readable
+            evtype, callback = READ, self._readable_cb
         else:
-            evtype, callback = WRITE, self._on_writable
-        on_closed = functools.partial(self._on_fd_lost, fd)
+            evtype, callback = WRITE, self._writable_cb
+        on_closed = _FdLost(self, fd)
         try:
             listener = self._hub.add_listener(evtype, fd, callback, on_closed)
         except RuntimeError as exc:
