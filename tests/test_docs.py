@@ -66,23 +66,7 @@ def test_migration_has_every_step() -> None:
         assert f"migration/{step.name}" in page
 
 
-# Step 2 calls yield_future() without loop= from a green handler, which needs
-# the loop to be findable from green code (_hub.running_loops()).
-NEEDS_RUNNING_LOOPS = pytest.mark.xfail(
-    strict=True,
-    reason="EventLoop.run_forever() does not yet record itself in "
-    "_hub.running_loops() (core diff requested in issue 3's report)",
-)
-
-
-@pytest.mark.parametrize(
-    "step",
-    [
-        pytest.param(step, marks=NEEDS_RUNNING_LOOPS) if "step2" in step.name else step
-        for step in STEPS[1:]
-    ],
-    ids=lambda p: p.stem,
-)
+@pytest.mark.parametrize("step", STEPS[1:], ids=lambda p: p.stem)
 def test_migration_step_runs(step: Path) -> None:
     # -W error: from step 1 on, aioeventlet is imported first and nothing warns.
     result = run_python("-W", "error", str(step))

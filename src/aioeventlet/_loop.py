@@ -75,8 +75,15 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
 
     def run_forever(self) -> None:
         self._check_hub_thread()
-        with running_loop_is_greenlocal():
-            super().run_forever()
+        # Green code sees no running loop (by design), so it finds the loop of
+        # its thread through this registry (yield_future() without loop=).
+        running = _hub.running_loops()
+        running.append(self)
+        try:
+            with running_loop_is_greenlocal():
+                super().run_forever()
+        finally:
+            running.remove(self)
 
     def run_until_complete(self, future: Any) -> Any:
         # Refuse before asyncio wraps a coroutine in a task that would never run.
