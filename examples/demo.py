@@ -59,11 +59,12 @@ def heartbeat(ticks: list) -> None:
         eventlet.sleep(0.02)
 
 
-def green_report(total: int, loop: asyncio.AbstractEventLoop) -> str:
+def green_report(total: int) -> str:
     """Legacy green code that needs an asyncio coroutine's answer."""
     eventlet.sleep(0.01)
-    # Blocks this greenthread only; the loop runs the coroutine meanwhile.
-    verdict = aioeventlet.yield_future(async_verdict(total), loop=loop)
+    # Blocks this greenthread only; the loop running in this thread runs the
+    # coroutine meanwhile.
+    verdict = aioeventlet.yield_future(async_verdict(total))
     return f"total {total} is {verdict}"
 
 
@@ -112,10 +113,7 @@ async def main() -> None:
     log("asyncio", f"all clients done, sum of all answers: {total}")
 
     # asyncio awaits green code: the greenthread's result becomes a future's.
-    loop = asyncio.get_running_loop()
-    report = await aioeventlet.wrap_greenthread(
-        eventlet.spawn(green_report, total, loop)
-    )
+    report = await aioeventlet.wrap_greenthread(eventlet.spawn(green_report, total))
     log("bridge", f"a greenthread asked a coroutine, asyncio awaited it: {report}")
 
     server.kill()

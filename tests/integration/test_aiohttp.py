@@ -180,18 +180,11 @@ def test_uploads_streamed_and_multipart(green_worker: GreenWorker) -> None:
     assert progress > 0
 
 
-NEEDS_RUNNING_LOOPS = pytest.mark.xfail(
-    strict=True,
-    reason="EventLoop.run_forever() does not yet record itself in "
-    "_hub.running_loops(), so yield_future() without loop= finds no loop",
-)
-
-
 @pytest.mark.parametrize(
     "name_the_loop",
     [
         pytest.param(True, id="loop-given"),
-        pytest.param(False, id="loop-found", marks=NEEDS_RUNNING_LOOPS),
+        pytest.param(False, id="loop-found"),
     ],
 )
 def test_handlers_await_green_code_that_awaits_asyncio(name_the_loop: bool) -> None:
