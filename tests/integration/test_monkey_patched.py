@@ -82,6 +82,11 @@ def test_anyio_task_groups_threads_and_cancel_scopes() -> None:
         "anyio_threads_are_greenthreads": True,
         "loop_ticked_during_threads": True,
         "greenthreads_ran_during_threads": True,
+        # asyncio's default executor is aioeventlet's: real OS threads, so a
+        # call that really blocks (unpatched sleep) freezes nothing here.
+        "executor_values": [1, 2, 3, 4],
+        "executor_on_real_os_threads": True,
+        "greenthreads_ran_during_executor": True,
         "move_on_after": True,
         "green_worker_ran": True,
     }

@@ -6,6 +6,9 @@ runs its function in a greenthread of the loop's OS thread.  Code that blocks
 through patched calls (sockets, ``time.sleep``) is fine there, and the loop
 and other greenthreads keep running; code that blocks the OS thread for real
 (an unpatched C call) would block them all.  This program shows both facts.
+
+asyncio's own default executor (``asyncio.to_thread``, ``run_in_executor``)
+is aioeventlet's, on real OS threads in every mode: the contrast is shown too.
 """
 
 from _common import GreenWorker, monkey_patch, report
@@ -21,11 +24,17 @@ import eventlet.patcher  # noqa: E402
 import aioeventlet  # noqa: E402
 
 real_threading = eventlet.patcher.original("threading")
+real_time = eventlet.patcher.original("time")
 
 
 def blocking(n: int) -> tuple[int, int]:
     time.sleep(0.05)  # patched: a green sleep
     return n * 3, real_threading.get_ident()
+
+
+def really_blocking(n: int) -> tuple[int, int]:
+    real_time.sleep(0.05)  # blocks its OS thread for real
+    return n + 1, real_threading.get_ident()
 
 
 async def main() -> dict[str, object]:
@@ -51,6 +60,12 @@ async def main() -> dict[str, object]:
         tg.cancel_scope.cancel()
     rounds_during_threads = worker.rounds
 
+    before = worker.rounds
+    in_executor = await asyncio.gather(
+        *(asyncio.to_thread(really_blocking, n) for n in range(4))
+    )
+    rounds_during_executor = worker.rounds - before
+
     with anyio.move_on_after(0.05) as scope:
         await anyio.sleep(10)
     rounds = worker.stop()
@@ -62,6 +77,11 @@ async def main() -> dict[str, object]:
         ),
         "loop_ticked_during_threads": len(ticks) > 1,
         "greenthreads_ran_during_threads": rounds_during_threads > 0,
+        "executor_values": sorted(v for v, _ in in_executor),
+        "executor_on_real_os_threads": all(
+            t != real_threading.get_ident() for _, t in in_executor
+        ),
+        "greenthreads_ran_during_executor": rounds_during_executor > 0,
         "move_on_after": scope.cancelled_caught,
         "green_worker_ran": rounds > 0,
     }
