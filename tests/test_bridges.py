@@ -18,12 +18,12 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import Any, TypeVar
 
 import eventlet
+import eventlet.event
 import eventlet.hubs
 import greenlet
 import pytest
 
 import aioeventlet
-from aioeventlet import _hub
 from aioeventlet._bridges import _GreenWake, to_green, wrap_greenthread, yield_future
 
 from .conftest import LoopFactory
@@ -41,26 +41,6 @@ async def in_greenthread(func: Callable[..., _T], *args: Any) -> _T:
     """Run green code in a new greenthread while the loop keeps running."""
     result: _T = await wrap_greenthread(eventlet.spawn(func, *args))
     return result
-
-
-def loops_register_themselves() -> bool:
-    """Whether EventLoop.run_forever() keeps the per-thread registry that lets
-    green code find the running loop without loop= (a change to _loop.py)."""
-    seen: list[bool] = []
-
-    async def probe() -> None:
-        seen.append(asyncio.get_running_loop() in _hub.running_loops())
-
-    aioeventlet.run(probe())
-    return seen == [True]
-
-
-needs_loop_registry = pytest.mark.xfail(
-    not loops_register_themselves(),
-    reason="EventLoop.run_forever() does not yet record itself in "
-    "_hub.running_loops() (core diff requested in issue 3's report)",
-    strict=True,
-)
 
 
 async def awaiting(fut: Awaitable[_T]) -> _T:
@@ -105,30 +85,36 @@ def test_yield_future_coroutine_future_task_awaitable() -> None:
 
 
 def test_yield_future_blocks_only_the_calling_greenthread() -> None:
+    """The coroutine waited for can only finish after another greenthread
+    ticked three times: if the wait blocked more than its greenthread, this
+    would never end."""
     log: list[str] = []
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
+        ticked: asyncio.Future[None] = loop.create_future()
 
         def ticker() -> None:
             for i in range(3):
                 log.append(f"tick{i}")
-                eventlet.sleep(0.01)
+                eventlet.sleep(0.001)
+            loop.call_soon(ticked.set_result, None)
+
+        async def after_the_ticks() -> int:
+            await ticked
+            return 2
 
         def waiter() -> None:
             log.append("wait")
-            log.append(f"got {yield_future(slow_add(1, 1, 0.1), loop=loop)}")
+            log.append(f"got {yield_future(after_the_ticks(), loop=loop)}")
 
         waiting = wrap_greenthread(eventlet.spawn(waiter))
         ticking = wrap_greenthread(eventlet.spawn(ticker))
         await waiting
-        assert ticking.done()  # all ticks happened during the wait
         await ticking
 
     run(main())
-    assert log[0] == "wait"
-    assert log[-1] == "got 2"
-    assert sorted(log[1:-1]) == ["tick0", "tick1", "tick2"]
+    assert log == ["wait", "tick0", "tick1", "tick2", "got 2"]
 
 
 @pytest.mark.parametrize(
@@ -271,6 +257,23 @@ def test_yield_future_rejects_what_is_not_awaitable() -> None:
     )
 
 
+def test_loop_argument_must_be_an_event_loop() -> None:
+    coro = slow_add(1, 2)
+    with pytest.raises(TypeError) as info:
+        yield_future(coro, loop=42)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "yield_future(): loop= must be an asyncio event loop (or None for the "
+        "loop of this thread), got int: 42"
+    )
+    assert inspect.getcoroutinestate(coro) == inspect.CORO_CLOSED
+    gt = eventlet.spawn(lambda: None)
+    try:
+        with pytest.raises(TypeError, match=r"wrap_greenthread\(\): loop= must be"):
+            wrap_greenthread(gt, loop="loop")  # type: ignore[arg-type]
+    finally:
+        gt.wait()
+
+
 def test_yield_future_rejects_a_loop_other_than_the_future_loop() -> None:
     loop_a = aioeventlet.new_event_loop()
     loop_b = aioeventlet.new_event_loop()
@@ -300,7 +303,6 @@ def test_yield_future_without_loop_and_no_running_loop() -> None:
     assert inspect.getcoroutinestate(coro) == inspect.CORO_CLOSED
 
 
-@needs_loop_registry
 def test_yield_future_without_loop_uses_the_loop_of_this_thread() -> None:
     async def main() -> int:
         return await in_greenthread(lambda: yield_future(slow_add(20, 22)))
@@ -308,7 +310,6 @@ def test_yield_future_without_loop_uses_the_loop_of_this_thread() -> None:
     assert run(main()) == 42
 
 
-@needs_loop_registry
 def test_yield_future_without_loop_with_two_running_loops_is_ambiguous() -> None:
     errors: list[str] = []
 
@@ -419,7 +420,8 @@ def test_killing_the_waiter_leaves_a_future_passed_in_alone() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[str] = loop.create_future()
-        task = asyncio.ensure_future(slow_add(1, 2, 0.05))
+        gate: asyncio.Future[int] = loop.create_future()
+        task = asyncio.ensure_future(awaiting(gate))
         for awaited in (fut, task):
             gt = eventlet.spawn(yield_future, awaited)
             await asyncio.sleep(0.01)
@@ -428,6 +430,7 @@ def test_killing_the_waiter_leaves_a_future_passed_in_alone() -> None:
             callbacks = awaited._callbacks or []  # type: ignore[attr-defined]
             assert not [cb for cb, _ in callbacks if isinstance(cb, _GreenWake)]
         fut.set_result("still usable")
+        gate.set_result(3)
         assert await fut == "still usable"
         assert await task == 3
 
@@ -1088,18 +1091,18 @@ def test_taskgroup_failure_kills_the_sibling_greenthread() -> None:
 
 
 def test_shield_keeps_the_greenthread_running() -> None:
-    log: list[str] = []
-
     async def main() -> str:
-        gt = eventlet.spawn(_sleeper_log(log, "shielded", 0.05))
+        release = eventlet.event.Event()
+        gt = eventlet.spawn(release.wait)
         fut = wrap_greenthread(gt)
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.shield(fut), 0.01)
         assert not gt.dead
+        assert not fut.done()
+        release.send("shielded")
         return await fut
 
     assert run(main()) == "shielded"
-    assert log == ["shielded done"]
 
 
 def test_wrapped_greenthread_runs_in_the_callers_context() -> None:
@@ -1125,28 +1128,20 @@ def test_wrapped_greenthread_runs_in_the_callers_context() -> None:
 
 
 def test_to_green_runs_green_blocking_code_without_freezing_the_loop() -> None:
-    def legacy(x: int, *, times: int) -> tuple[int, str]:
-        eventlet.sleep(0.05)  # green-blocking: the loop keeps running
-        return x * times, var.get()
+    """The green function waits for something only the loop provides: were
+    the loop frozen while it waits, this would never end."""
 
-    async def main() -> tuple[tuple[int, str], int]:
-        ticks = 0
+    def legacy(event: Any, *, times: int) -> tuple[int, str]:
+        value: int = event.wait()  # green-blocking: the loop keeps running
+        return value * times, var.get()
 
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                await asyncio.sleep(0.005)
-
+    async def main() -> tuple[int, str]:
         var.set("caller")
-        ticking = asyncio.ensure_future(ticker())
-        result = await to_green(legacy, 21, times=2)
-        ticking.cancel()
-        return result, ticks
+        event = eventlet.event.Event()
+        asyncio.get_running_loop().call_later(0.01, event.send, 21)
+        return await to_green(legacy, event, times=2)
 
-    result, ticks = run(main())
-    assert result == (42, "caller")
-    assert ticks >= 3
+    assert run(main()) == (42, "caller")
 
 
 def test_to_green_exception_and_cancel() -> None:

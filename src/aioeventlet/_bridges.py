@@ -132,6 +132,10 @@ def yield_future(
     Raises ``RuntimeError`` when called from a greenthread that is running an
     event loop (``await`` instead) or from eventlet's hub greenlet.
     """
+    if loop is not None and not isinstance(loop, asyncio.AbstractEventLoop):
+        if _iscoroutine(awaitable):
+            awaitable.close()
+        raise _not_a_loop("yield_future()", loop)
     coro: Coroutine[Any, Any, _T] | None = None
     fut: asyncio.Future[_T] | None = None
     if _isfuture(awaitable):
@@ -159,6 +163,13 @@ def yield_future(
     if hub is None:
         return _wait_threadsafe(loop, fut, coro)
     return _wait_green(loop, hub, fut, coro)
+
+
+def _not_a_loop(caller: str, loop: object) -> TypeError:
+    return TypeError(
+        f"{caller}: loop= must be an asyncio event loop (or None for the loop "
+        f"of this thread), got {type(loop).__qualname__}: {loop!r}"
+    )
 
 
 def _future_loop(
@@ -488,24 +499,11 @@ class _GreenFuture(asyncio.Future[Any]):
         return args[0] if len(args) == 1 else args
 
 
-def wrap_greenthread(
-    gt: Any, loop: asyncio.AbstractEventLoop | None = None
-) -> asyncio.Future[Any]:
-    """An asyncio future for a greenthread that has not started yet.
-
-    *gt* is an eventlet ``GreenThread`` (from ``eventlet.spawn()``) or a
-    ``greenlet.greenlet`` whose ``run`` is set.  The future gets the
-    greenthread's result or exception; a greenthread killed from outside
-    (before or while it runs) gives a cancelled future, and cancelling the
-    future kills the greenthread (``GreenletExit`` is raised in it).
-
-    Unless it already has one, the greenthread runs in a copy of the
-    caller's context.  *loop* defaults to the running loop, or from green
-    code to the one aioeventlet loop running in this OS thread; it must be an
-    aioeventlet loop of this OS thread, whose hub runs the greenthread.
-    """
+def _check_greenthread(gt: Any) -> Callable[..., Any] | None:
+    """None for a GreenThread, the run function of a raw greenlet; or the
+    error that says why *gt* cannot be wrapped."""
     if isinstance(gt, _hub.GreenThread):
-        run = None
+        run: Callable[..., Any] | None = None
     elif isinstance(gt, _hub.Greenlet):
         try:
             run = gt.run
@@ -532,8 +530,30 @@ def wrap_greenthread(
             f"before it starts, right after eventlet.spawn() and before anything "
             f"yields to the hub"
         )
+    return run
+
+
+def wrap_greenthread(
+    gt: Any, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Future[Any]:
+    """An asyncio future for a greenthread that has not started yet.
+
+    *gt* is an eventlet ``GreenThread`` (from ``eventlet.spawn()``) or a
+    ``greenlet.greenlet`` whose ``run`` is set.  The future gets the
+    greenthread's result or exception; a greenthread killed from outside
+    (before or while it runs) gives a cancelled future, and cancelling the
+    future kills the greenthread (``GreenletExit`` is raised in it).
+
+    Unless it already has one, the greenthread runs in a copy of the
+    caller's context.  *loop* defaults to the running loop, or from green
+    code to the one aioeventlet loop running in this OS thread; it must be an
+    aioeventlet loop of this OS thread, whose hub runs the greenthread.
+    """
+    run = _check_greenthread(gt)
     if loop is None:
         loop = _get_running_loop() or _loop_of_this_thread("wrap_greenthread()")
+    elif not isinstance(loop, asyncio.AbstractEventLoop):
+        raise _not_a_loop("wrap_greenthread()", loop)
     if _same_thread_hub(loop) is None:
         raise RuntimeError(
             f"wrap_greenthread() needs an aioeventlet loop of this OS thread: the "
