@@ -252,6 +252,27 @@ def test_monkey_patch_option(tmp_path: Path, patch: bool) -> None:
     assert result.stdout == ("True [0]\n" if patch else "False [0, 1, 2]\n")
 
 
+@pytest.mark.parametrize(
+    ("example", "last_line"),
+    [
+        ("hello_world.py", "Hello World"),
+        ("yield_future_progress.py", "1 + 2 = 3"),
+        ("wrap_greenthread_progress.py", "1 + 2 = 3"),
+        ("demo.py", None),
+    ],
+)
+def test_examples_run_under_the_cli(example: str, last_line: str | None) -> None:
+    """The repository's examples run unchanged through python -m aioeventlet."""
+    result = run_cli(str(ROOT / "examples" / example))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    if last_line is not None:
+        assert lines[-1] == last_line
+    else:
+        assert "[summary] 9 requests answered by greenthreads" in lines
+
+
 # -- in-process: main() itself ----------------------------------------------------
 
 
