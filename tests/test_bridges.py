@@ -416,6 +416,22 @@ def test_killing_the_waiter_cancels_the_task_it_created() -> None:
     assert seen == ["task cancelled", "after"]
 
 
+def test_killing_the_waiter_before_the_task_started_closes_the_coroutine() -> None:
+    coro = slow_add(1, 2)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        gt = eventlet.spawn(yield_future, coro, loop)
+        eventlet.sleep(0)  # gt creates the task and parks: the loop never ran
+        gt.kill()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    run(main())
+    assert inspect.getcoroutinestate(coro) == inspect.CORO_CLOSED
+    gc.collect()  # a "never awaited" RuntimeWarning would fail the test here
+
+
 def test_killing_the_waiter_leaves_a_future_passed_in_alone() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -240,10 +240,6 @@ class _GreenWake:
 def _start_task(
     loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T]
 ) -> asyncio.Future[_T]:
-    if loop.get_task_factory() is None:
-        # What loop.create_task() does without a factory; the task copies the
-        # calling greenthread's context.  Its first step runs in the loop.
-        return _Task(coro, loop=loop)
     # A custom factory may start the task eagerly (asyncio.eager_task_factory),
     # which would run the coroutine's first step in this greenthread, outside
     # the loop.  Let the loop call the factory, in this greenthread's context.
@@ -268,6 +264,18 @@ def _start_task(
     return starter
 
 
+async def _wake_when_done(coro: Awaitable[_T], wake: _GreenWake) -> _T:
+    # The task's own last step arms the waiter's resume timer, so the
+    # greenthread resumes as soon as the loop next waits, one loop iteration
+    # sooner than through a done callback (which the loop runs one iteration
+    # after the task finishes).  The task is done by then: nothing between
+    # this finally and the end of the step switches greenthreads.
+    try:
+        return await coro
+    finally:
+        wake(None)
+
+
 def _wait_green(
     loop: asyncio.AbstractEventLoop,
     hub: _hub.Hub,
@@ -275,17 +283,25 @@ def _wait_green(
     coro: Coroutine[Any, Any, _T] | None,
 ) -> _T:
     """Wait on this thread's hub for a future of a loop of this thread."""
-    if coro is not None:
-        fut = _start_task(loop, coro)
-    elif fut.done():  # type: ignore[union-attr]
-        return fut.result()  # type: ignore[union-attr]
-    assert fut is not None
     wake = _GreenWake(hub)
-    fut.add_done_callback(wake)
+    wrapped = False
+    if coro is None:
+        assert fut is not None
+        if fut.done():
+            return fut.result()
+        fut.add_done_callback(wake)
+    elif loop.get_task_factory() is None:
+        # What loop.create_task() does without a factory; the task copies the
+        # calling greenthread's context.  Its first step runs in the loop.
+        fut = _Task(_wake_when_done(coro, wake), loop=loop)
+        wrapped = True
+    else:
+        fut = _start_task(loop, coro)
+        fut.add_done_callback(wake)
     try:
         while True:
             hub.switch()
-            if wake.resumed():
+            if wake.resumed() and fut.done():
                 break
     except BaseException:
         # Killed, or an eventlet.Timeout: stop waiting, cancel what we started.
@@ -293,6 +309,14 @@ def _wait_green(
         fut.remove_done_callback(wake)
         if coro is not None:
             fut.cancel()
+            if (
+                wrapped
+                and inspect.iscoroutine(coro)
+                and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED
+            ):
+                # Cancelled before its first step: the task's wrapper will
+                # never start it, and it must not warn "never awaited".
+                coro.close()
         raise
     return fut.result()
 
