@@ -18,13 +18,24 @@ from . import servers
 pytestmark = pytest.mark.integration
 
 
-def run(name: str, *args: str) -> Any:
-    out = servers.run_program(servers.PROGRAMS / f"{name}.py", *args)
-    return json.loads(out.strip().splitlines()[-1])
+def run(name: str, *args: str, hub: str = "epolls") -> Any:
+    """Run programs/<name>.py on eventlet's *hub*; return its results."""
+    out = servers.run_program(
+        servers.PROGRAMS / f"{name}.py", *args, env={"EVENTLET_HUB": hub}
+    )
+    results = json.loads(out.strip().splitlines()[-1])
+    assert results.pop("hub") == hub
+    return results
 
 
-def test_aiohttp_with_green_urllib_clients() -> None:
-    assert run("patched_aiohttp") == {
+# Every hub that polls file descriptors, for the two programs with the most
+# kinds of I/O (servers, clients, green and asyncio sockets in one process).
+HUBS = ["epolls", "poll", "selects"]
+
+
+@pytest.mark.parametrize("hub", HUBS)
+def test_aiohttp_with_green_urllib_clients(hub: str) -> None:
+    assert run("patched_aiohttp", hub=hub) == {
         "loop": "EventLoop",
         "squares": [n * n for n in range(40)],
         "green_squares": [n * n for n in range(40)],
@@ -34,8 +45,9 @@ def test_aiohttp_with_green_urllib_clients() -> None:
     }
 
 
-def test_httpx_and_eventlet_wsgi() -> None:
-    assert run("patched_wsgi_httpx") == {
+@pytest.mark.parametrize("hub", HUBS)
+def test_httpx_and_eventlet_wsgi(hub: str) -> None:
+    assert run("patched_wsgi_httpx", hub=hub) == {
         "direct_ok": True,
         "relayed_ok": True,
         "shared_ok": True,

@@ -55,6 +55,11 @@ class GreenWorker:
 
 
 def report(results: dict[str, object]) -> None:
-    """Print the results as one JSON line: the test compares them."""
+    """Print the results as one JSON line: the test compares them.  The hub
+    the program ran on is added (EVENTLET_HUB chooses it)."""
+    import eventlet.hubs
+
+    hub_module = type(eventlet.hubs.get_hub()).__module__
+    results = {**results, "hub": hub_module.rsplit(".", 1)[-1]}
     sys.stdout.write(json.dumps(results, sort_keys=True) + "\n")
     sys.stdout.flush()
