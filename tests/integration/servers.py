@@ -133,12 +133,38 @@ class ServerProcess:
             proc.wait(timeout)
 
 
+def start_on_free_port(
+    build: Callable[[int], ServerProcess],
+    ready: Callable[[str], bool],
+    attempts: int = 3,
+) -> ServerProcess:
+    """Build a server for a free port and start it.  free_port() can only
+    promise that the port was free a moment ago: if another process takes it
+    before the server binds it, try again on another port."""
+    for attempt in range(1, attempts + 1):
+        server = build(free_port())
+        try:
+            server.start(ready=ready)
+        except ServerStartError:
+            if attempt < attempts and "in use" in server.log():
+                continue
+            raise
+        return server
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 # -- redis --------------------------------------------------------------------------
 
 
 def start_redis(workdir: Path) -> ServerProcess:
-    port = free_port()
-    server = ServerProcess(
+    return start_on_free_port(
+        lambda port: _redis(workdir, port),
+        ready=lambda log: "Ready to accept connections" in log,
+    )
+
+
+def _redis(workdir: Path, port: int) -> ServerProcess:
+    return ServerProcess(
         "redis-server",
         [
             "redis-server",
@@ -152,8 +178,6 @@ def start_redis(workdir: Path) -> ServerProcess:
         port,
         workdir / "redis.log",
     )  # fmt: skip
-    server.start(ready=lambda log: "Ready to accept connections" in log)
-    return server
 
 
 # -- PostgreSQL ---------------------------------------------------------------------
@@ -247,27 +271,31 @@ def start_postgres() -> tuple[ServerProcess, Path]:
         text = initdb_log.read_text(errors="replace")
         shutil.rmtree(base, ignore_errors=True)
         raise ServerStartError(f"initdb failed.\n--- its log ---\n{text}")
-    port = free_port()
-    server = ServerProcess(
-        "postgres",
-        [
-            str(bindir / "postgres"),
-            "-D", str(datadir),
-            "-h", "127.0.0.1",
-            "-p", str(port),
-            "-k", str(base),  # its Unix socket lives in the temp dir, not /run
-            "-c", "fsync=off",
-            "-c", "full_page_writes=off",
-        ],
-        port,
-        base / "postgres.log",
-        user=os_user,
-        # SIGINT is PostgreSQL's "fast" shutdown: ends sessions, then exits.
-        stop_signal=signal.SIGINT,
-    )  # fmt: skip
+
+    def build(port: int) -> ServerProcess:
+        return ServerProcess(
+            "postgres",
+            [
+                str(bindir / "postgres"),
+                "-D", str(datadir),
+                "-h", "127.0.0.1",
+                "-p", str(port),
+                "-k", str(base),  # its Unix socket lives in the temp dir, not /run
+                "-c", "fsync=off",
+                "-c", "full_page_writes=off",
+            ],
+            port,
+            base / "postgres.log",
+            user=os_user,
+            # SIGINT is PostgreSQL's "fast" shutdown: ends sessions, then exits.
+            stop_signal=signal.SIGINT,
+        )  # fmt: skip
+
     # (The log file is opened by us and inherited, so its owner does not matter.)
     try:
-        server.start(ready=lambda log: "ready to accept connections" in log)
+        server = start_on_free_port(
+            build, ready=lambda log: "ready to accept connections" in log
+        )
     except BaseException:
         shutil.rmtree(base, ignore_errors=True)
         raise

@@ -26,30 +26,34 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def gunicorn_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("gunicorn")
-    port = servers.free_port()
-    server = servers.ServerProcess(
-        "gunicorn",
-        [
-            sys.executable, "-m", "gunicorn",
-            "--worker-class", "eventlet",
-            "--workers", "2",
-            "--worker-connections", "500",
-            "--bind", f"127.0.0.1:{port}",
-            "--chdir", str(servers.PROGRAMS),
-            "--graceful-timeout", "5",
-            "--log-level", "info",
-            "gunicorn_app:app",
-        ],
-        port,
-        Path(workdir) / "gunicorn.log",
-        # SIGINT: gunicorn's quick shutdown (SIGTERM waits for requests).
-        stop_signal=signal.SIGINT,
-    )  # fmt: skip
+
+    def build(port: int) -> servers.ServerProcess:
+        return servers.ServerProcess(
+            "gunicorn",
+            [
+                sys.executable, "-m", "gunicorn",
+                "--worker-class", "eventlet",
+                "--workers", "2",
+                "--worker-connections", "500",
+                "--bind", f"127.0.0.1:{port}",
+                "--chdir", str(servers.PROGRAMS),
+                "--graceful-timeout", "5",
+                "--log-level", "info",
+                "gunicorn_app:app",
+            ],
+            port,
+            Path(workdir) / "gunicorn.log",
+            # SIGINT: gunicorn's quick shutdown (SIGTERM waits for requests).
+            stop_signal=signal.SIGINT,
+        )  # fmt: skip
+
     # "Booting worker" appears once a worker process has forked; the master
     # already listens, so requests made then queue until a worker accepts.
-    server.start(ready=lambda log: "Booting worker" in log)
+    server = servers.start_on_free_port(
+        build, ready=lambda log: "Booting worker" in log
+    )
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{server.port}"
     finally:
         server.stop()
     log = server.log()

@@ -4,6 +4,7 @@ carries its log, within a bounded wait, and is never left running."""
 from __future__ import annotations
 
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,26 @@ def test_server_that_never_listens_is_stopped(tmp_path: Path) -> None:
     assert "never listening" in str(info.value)
     assert server.proc is not None
     assert server.proc.poll() == -signal.SIGTERM  # stopped by us, not left running
+
+
+def test_port_taken_meanwhile_is_retried_on_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """free_port() only promises a port that was free a moment ago: a server
+    that then finds it taken is started again on another port."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        ports = iter([taken, servers.free_port()])
+        monkeypatch.setattr(servers, "free_port", lambda: next(ports))
+        server = servers.start_redis(tmp_path)
+        try:
+            assert server.port != taken
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as c:
+                c.sendall(b"PING\r\n")
+                assert c.recv(64) == b"+PONG\r\n"
+        finally:
+            server.stop()
+    assert server.proc is not None
+    assert server.proc.poll() is not None
