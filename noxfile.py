@@ -1,7 +1,32 @@
 """Test matrix.  ``./scripts/test`` runs the default sessions (what CI runs);
-``./scripts/test -s matrix`` runs the rest of the matrix (see docs)."""
+``./scripts/test -s matrix`` runs the rest of the matrix.
+
+The matrix: each Python here x {plain, patched} x eventlet hub {epolls, poll,
+selects} x eventlet {oldest supported (the floor in pyproject.toml), newest}.
+"plain" runs the behaviour tests with eventlet never monkey-patched; "patched"
+runs the programs of tests/isolated/ (each in a fresh interpreter) with
+``eventlet.monkey_patch()`` called before and after importing aioeventlet
+(AIOEVENTLET_PATCH_MODES selects the modes; EVENTLET_HUB the hub).
+
+What CI (the default sessions) covers of it:
+
+* ``tests``: every Python, plain *and* patched (the isolated programs run in
+  every mode by default), epolls hub, newest eventlet;
+* ``hubs``: the poll and selects hubs (Python 3.12, plain and patched);
+* ``oldest_eventlet``: the oldest supported eventlet (Python 3.13, the
+  newest Python, where an old eventlet is likeliest to break; plain and
+  patched).
+
+The hub and eventlet cells run the tests that exercise the hub and patching
+(MATRIX_TESTS), to keep CI short; ``-s matrix`` runs every cell (48) on the
+whole behaviour suite, e.g. ``./scripts/test -s matrix``, or one cell:
+``./scripts/test -s "matrix-3.12(eventlet='oldest', hub='poll', patching='patched')"``.
+"""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import nox
 
@@ -10,7 +35,15 @@ nox.options.error_on_missing_interpreters = True
 nox.options.reuse_existing_virtualenvs = False
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-nox.options.sessions = ["tests", "conformance", "integration", "lint", "docs"]
+nox.options.sessions = [
+    "tests",
+    "conformance",
+    "hubs",
+    "oldest_eventlet",
+    "integration",
+    "lint",
+    "docs",
+]
 
 
 def install(session: nox.Session, *extra: str) -> None:
@@ -28,6 +61,95 @@ def tests(session: nox.Session) -> None:
         "--ignore=tests/integration",
         *session.posargs,
     )
+
+
+HUBS = ["epolls", "poll", "selects"]
+ALL_PATCH_MODES = "plain,before,after"
+BEHAVIOUR_TESTS = ["tests", "--ignore=tests/cpython", "--ignore=tests/integration"]
+# What the hub and eventlet-version cells of CI run: the loop core, and every
+# test that runs programs in patched modes.
+MATRIX_TESTS = [
+    "tests/test_loop.py",
+    "tests/test_threads.py",
+    "tests/test_subprocess_signals.py",
+    "tests/test_io_kinds.py",
+    "tests/test_debug.py",
+    "tests/test_patching.py",
+]
+
+
+def eventlet_floor() -> str:
+    """The oldest eventlet aioeventlet supports: pyproject.toml's eventlet>=X."""
+    text = Path(__file__).with_name("pyproject.toml").read_text(encoding="utf-8")
+    match = re.search(r'"eventlet\s*>=\s*([0-9][0-9.]*)', text)
+    if match is None:
+        raise RuntimeError("pyproject.toml has no eventlet>=X.Y.Z dependency")
+    return match.group(1)
+
+
+def run_cell(
+    session: nox.Session, *, modes: str, hub: str, eventlet: str, tests: list[str]
+) -> None:
+    """One matrix cell: *modes* for AIOEVENTLET_PATCH_MODES, an eventlet *hub*,
+    eventlet ``oldest`` (the floor) or ``newest``."""
+    install(session)
+    if eventlet == "oldest":
+        # Installed over the newest on purpose: the floor must satisfy
+        # pyproject.toml, so the environment stays consistent.
+        session.install(f"eventlet=={eventlet_floor()}")
+    session.run(
+        "python",
+        "-c",
+        "import importlib.metadata as m; print('eventlet', m.version('eventlet'))",
+    )
+    session.run(
+        "pytest",
+        *tests,
+        *session.posargs,
+        env={"EVENTLET_HUB": hub, "AIOEVENTLET_PATCH_MODES": modes},
+    )
+
+
+@nox.session(python="3.12")
+@nox.parametrize("hub", ["poll", "selects"])
+def hubs(session: nox.Session, hub: str) -> None:
+    """The hubs other than the default (epolls), plain and patched."""
+    run_cell(
+        session, modes=ALL_PATCH_MODES, hub=hub, eventlet="newest", tests=MATRIX_TESTS
+    )
+
+
+@nox.session(python="3.13")
+def oldest_eventlet(session: nox.Session) -> None:
+    """The oldest supported eventlet, plain and patched."""
+    run_cell(
+        session,
+        modes=ALL_PATCH_MODES,
+        hub="epolls",
+        eventlet="oldest",
+        tests=MATRIX_TESTS,
+    )
+
+
+@nox.session(python=PYTHONS, default=False)
+@nox.parametrize("patching", ["plain", "patched"])
+@nox.parametrize("hub", HUBS)
+@nox.parametrize("eventlet", ["oldest", "newest"])
+def matrix(session: nox.Session, patching: str, hub: str, eventlet: str) -> None:
+    """Every cell of the matrix, on the whole behaviour suite (not in CI)."""
+    if patching == "plain":
+        run_cell(
+            session, modes="plain", hub=hub, eventlet=eventlet, tests=BEHAVIOUR_TESTS
+        )
+    else:
+        # Only the tests that run programs in the patched modes.
+        run_cell(
+            session,
+            modes="before,after",
+            hub=hub,
+            eventlet=eventlet,
+            tests=[*BEHAVIOUR_TESTS, "-k", "before or after"],
+        )
 
 
 @nox.session(python=PYTHONS)

@@ -13,6 +13,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from unittest import mock
 
 import pytest
 
@@ -21,6 +23,29 @@ from aioeventlet import _subprocess
 from .isolated import HERE, MODES, results, run_isolated
 
 PIPE = asyncio.subprocess.PIPE
+HAS_WATCHERS = sys.version_info < (3, 14)
+
+
+@pytest.fixture(autouse=True)
+def _no_child_watcher() -> Iterator[None]:
+    """Each test starts without a child watcher in asyncio's policy.
+
+    On 3.10-3.13 a stock loop's subprocess makes asyncio create one, and
+    aioeventlet then keeps using it (see test_child_watcher_set_by_program);
+    without this, one stock test would switch every later aioeventlet test
+    to the watcher path.
+    """
+    policy = asyncio.events._event_loop_policy  # type: ignore[attr-defined]
+    saved = getattr(policy, "_watcher", None)
+    if saved is not None:
+        policy._watcher = None
+    yield
+    policy = asyncio.events._event_loop_policy  # type: ignore[attr-defined]
+    created = getattr(policy, "_watcher", None)
+    if created is not None and created is not saved:
+        created.close()
+    if policy is not None and HAS_WATCHERS:
+        policy._watcher = saved
 
 
 @pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "waitpid-thread"])
@@ -169,3 +194,41 @@ def test_signal_handler(loop: asyncio.AbstractEventLoop) -> None:
 
     assert loop.run_until_complete(main()) == ["a", 1]
     assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL
+
+
+def _watcher_of_policy() -> object:
+    return getattr(asyncio.events._event_loop_policy, "_watcher", None)  # type: ignore[attr-defined]
+
+
+def test_no_child_watcher_is_created() -> None:
+    import aioeventlet
+
+    async def main() -> int | None:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+        return await proc.wait()
+
+    assert aioeventlet.run(main()) == 0
+    assert _watcher_of_policy() is None
+
+
+@pytest.mark.skipif(not HAS_WATCHERS, reason="child watchers are gone in 3.14")
+def test_child_watcher_set_by_program_is_used() -> None:
+    """A program that set a child watcher (deprecated API) gets asyncio's
+    behaviour with it; here an inactive one makes the call fail, as with
+    asyncio (CPython's test_subprocess checks the same)."""
+    import aioeventlet
+
+    watcher = mock.create_autospec(asyncio.AbstractChildWatcher)  # type: ignore[attr-defined]
+    # 3.10-3.11 ask the watcher __enter__ returned, 3.12-3.13 the watcher.
+    watcher.is_active.return_value = False
+    watcher.__enter__.return_value.is_active.return_value = False
+
+    async def main() -> None:
+        policy = asyncio.get_event_loop_policy()
+        policy._watcher = watcher  # type: ignore[attr-defined]
+        with pytest.raises(RuntimeError, match="not activated"):
+            await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+
+    aioeventlet.run(main())
+    watcher.add_child_handler.assert_not_called()
+    asyncio.get_event_loop_policy()._watcher = None  # type: ignore[attr-defined]

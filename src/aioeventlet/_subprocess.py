@@ -12,7 +12,8 @@ Two things of asyncio's break under ``eventlet.monkey_patch()``:
   green files; the subprocess transport here starts the real ``Popen``.
 
 Child exit is learnt without child watchers (Python 3.14 removes them, and
-3.10-3.13's default one starts a thread per child): a pidfd
+3.10-3.13's default one starts a thread per child; a watcher is used only if
+the program already has one in asyncio's policy, unpatched): a pidfd
 (``os.pidfd_open``, Linux 5.3+) is registered as a reader on the loop and
 becomes readable when the child exits; no thread, no SIGCHLD handler.  Where
 pidfds are unavailable, a real OS thread blocks in ``waitpid()`` for that
@@ -21,6 +22,7 @@ child and reports through ``call_soon_threadsafe()``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sys
@@ -56,6 +58,19 @@ def _exit_code(pid: int, transport: Any, status: int | None) -> int:
         return int(returncode)
     logger.warning("Unknown child process pid %d, will report returncode 255", pid)
     return 255
+
+
+def _child_watcher_in_use() -> bool:
+    """Whether asyncio's policy holds a child watcher (Python 3.10-3.13).
+
+    Only then does this loop use one: set by the program through the
+    deprecated ``asyncio.set_child_watcher()`` (tests do, with mocks), or
+    created by ``get_child_watcher()`` for a stock loop's subprocess.
+    """
+    if sys.version_info >= (3, 14):  # pragma: no cover - watchers are gone
+        return False
+    policy = asyncio.events._event_loop_policy  # type: ignore[attr-defined]
+    return getattr(policy, "_watcher", None) is not None
 
 
 class SubprocessMixin:
@@ -99,11 +114,15 @@ class SubprocessMixin:
         **kwargs: Any,
     ) -> Any:
         loop: Any = self
+        patched = _hub.is_patched("subprocess") or _hub.is_patched("os")
+        if not patched and _child_watcher_in_use():
+            # The program set a child watcher (or asyncio created one for a
+            # stock loop): keep asyncio's behaviour, watcher included.
+            return await super()._make_subprocess_transport(  # type: ignore[misc]
+                protocol, args, shell, stdin, stdout, stderr, bufsize, extra, **kwargs
+            )
         waiter = loop.create_future()
-        if _hub.is_patched("subprocess") or _hub.is_patched("os"):
-            cls = _SubprocessTransport
-        else:
-            cls = _unix_events._UnixSubprocessTransport
+        cls = _SubprocessTransport if patched else _unix_events._UnixSubprocessTransport
         transport = cls(
             self,
             protocol,
