@@ -733,6 +733,25 @@ async def _make_failing_future() -> asyncio.Future[Any]:
     return fut
 
 
+def test_a_stray_switch_does_not_end_a_cross_thread_wait(
+    loop_thread: asyncio.AbstractEventLoop,
+) -> None:
+    release = threading.Event()
+
+    async def gated() -> str:
+        while not release.is_set():
+            await asyncio.sleep(0.005)
+        return "released"
+
+    gt = eventlet.spawn(yield_future, gated(), loop_thread)
+    eventlet.sleep(0.02)
+    eventlet.hubs.get_hub().schedule_call_global(0, gt.switch)
+    eventlet.sleep(0.02)
+    assert not gt.dead
+    release.set()
+    assert gt.wait() == "released"
+
+
 def test_killing_a_cross_thread_waiter_cancels_the_task(
     loop_thread: asyncio.AbstractEventLoop,
 ) -> None:

@@ -6,14 +6,14 @@
   future;
 * :func:`to_green`: a coroutine runs green-blocking code in a new greenthread.
 
-How a wait works, in one OS thread.  The waiting greenthread adds a done
-callback to the future and parks on eventlet's hub.  When the future
-completes, the loop runs that callback (as it runs every done callback, in a
-later iteration), and the callback schedules a 0-second hub timer that
-switches back to the waiting greenthread.  So a round trip costs one loop
-iteration and one hub switch each way, and nothing ever switches into a
-greenthread from inside a loop callback: the loop's greenthread always gets
-back to its ``select()`` first.
+How a wait works, in one OS thread.  The waiting greenthread parks on
+eventlet's hub; when the future is done, a 0-second hub timer switches back
+to it.  The timer is armed by a done callback for a future passed in, or, for
+a coroutine, by the task's own last step (a thin wrapper around the
+coroutine), which saves the iteration the loop takes to run done callbacks.
+So a round trip costs one loop iteration and one hub switch each way, and
+nothing ever switches into a greenthread from inside the loop's code: the
+loop's greenthread always gets back to its ``select()`` first.
 
 The other direction needs no loop iteration of its own: the greenthread
 completes its future when it exits (through ``link()``), which schedules the
@@ -431,8 +431,16 @@ def _wait_threadsafe(
             coro.close()
         raise
     try:
+        os.set_blocking(read_fd, False)
         try:
-            _hub.wait_readable(read_fd)
+            while True:
+                _hub.wait_readable(read_fd)
+                # Only the byte counts: a stray switch into this greenthread
+                # also ends wait_readable().  (EOF cannot come first: the loop
+                # side writes before it closes, unless we abandoned the wait.)
+                with contextlib.suppress(BlockingIOError):
+                    os.read(read_fd, 1)
+                    break
         except BaseException:
             # wait.start runs before wait.abandon: one loop, FIFO callbacks.
             try:
