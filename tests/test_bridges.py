@@ -1307,6 +1307,20 @@ def test_a_thousand_each_way_with_random_cancels_and_kills() -> None:  # noqa: P
         assert outcomes.get(kind, 0) > 0, outcomes
 
 
+def test_bridges_in_asyncio_debug_mode() -> None:
+    """Debug mode checks the thread of every call_soon: the bridges call the
+    loop from other greenthreads of its own OS thread, which is allowed."""
+
+    async def main() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        assert loop.get_debug()
+        via_yield = await to_green(yield_future, slow_add(1, 2), loop)
+        via_wrap = await wrap_greenthread(eventlet.spawn(lambda: 4))
+        return via_yield, via_wrap
+
+    assert aioeventlet.run(main(), debug=True) == (3, 4)
+
+
 # -- the package exports ------------------------------------------------------------
 
 
