@@ -790,6 +790,28 @@ def test_yield_future_from_a_worker_thread_into_this_loop() -> None:
     assert worker_ident != main_ident
 
 
+def test_killing_a_cross_thread_waiter_leaves_a_future_passed_in_alone(
+    loop_thread: asyncio.AbstractEventLoop,
+) -> None:
+    async def make_future() -> asyncio.Future[str]:
+        return asyncio.get_running_loop().create_future()
+
+    fut = asyncio.run_coroutine_threadsafe(make_future(), loop_thread).result(10)
+    gt = eventlet.spawn(yield_future, fut)
+    eventlet.sleep(0.05)
+    gt.kill()
+    with pytest.raises(greenlet.GreenletExit):
+        gt.wait()
+
+    async def still_usable() -> tuple[bool, str]:
+        cancelled = fut.cancelled()
+        fut.set_result("still usable")
+        return cancelled, await fut
+
+    done = asyncio.run_coroutine_threadsafe(still_usable(), loop_thread)
+    assert done.result(10) == (False, "still usable")
+
+
 def test_yield_future_refuses_a_stopped_loop_of_another_thread() -> None:
     made: list[asyncio.AbstractEventLoop] = []
     thread = threading.Thread(target=lambda: made.append(aioeventlet.new_event_loop()))
@@ -903,6 +925,15 @@ def test_wrap_greenthread_needs_an_aioeventlet_loop_of_this_thread() -> None:
     finally:
         stock.close()
         gt.wait()
+
+
+def test_wrap_greenthread_on_a_closed_loop() -> None:
+    loop = aioeventlet.new_event_loop()
+    loop.close()
+    gt = eventlet.spawn(lambda: "ran")
+    with pytest.raises(RuntimeError, match="Event loop is closed"):
+        wrap_greenthread(gt, loop=loop)
+    assert gt.wait() == "ran"
 
 
 def test_wrap_greenthread_on_a_stopped_loop_then_run_it() -> None:
