@@ -25,7 +25,6 @@ whole behaviour suite, e.g. ``./scripts/test -s matrix``, or one cell:
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nox
@@ -78,13 +77,27 @@ MATRIX_TESTS = [
 ]
 
 
-def eventlet_floor() -> str:
-    """The oldest eventlet aioeventlet supports: pyproject.toml's eventlet>=X."""
-    text = Path(__file__).with_name("pyproject.toml").read_text(encoding="utf-8")
-    match = re.search(r'"eventlet\s*>=\s*([0-9][0-9.]*)', text)
-    if match is None:
-        raise RuntimeError("pyproject.toml has no eventlet>=X.Y.Z dependency")
-    return match.group(1)
+def eventlet_floor(python: str) -> str:
+    """The oldest eventlet aioeventlet supports on *python* ("3.12"): the X of
+    pyproject.toml's ``eventlet>=X`` whose environment marker, if any, selects
+    that Python (the floor may differ per Python)."""
+    import tomllib
+    from packaging.requirements import Requirement
+
+    pyproject = Path(__file__).with_name("pyproject.toml")
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    for line in project["dependencies"]:
+        requirement = Requirement(line)
+        if requirement.name != "eventlet":
+            continue
+        if requirement.marker and not requirement.marker.evaluate(
+            {"python_version": python}
+        ):
+            continue
+        for spec in requirement.specifier:
+            if spec.operator == ">=":
+                return spec.version
+    raise RuntimeError(f"pyproject.toml has no eventlet>=X dependency for {python}")
 
 
 def run_cell(
@@ -96,7 +109,7 @@ def run_cell(
     if eventlet == "oldest":
         # Installed over the newest on purpose: the floor must satisfy
         # pyproject.toml, so the environment stays consistent.
-        session.install(f"eventlet=={eventlet_floor()}")
+        session.install(f"eventlet=={eventlet_floor(str(session.python))}")
     session.run(
         "python",
         "-c",
