@@ -893,16 +893,6 @@ def test_bridges_bad_input(no_leaks: Recorder) -> None:
     assert set(got) == set(expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: yield_future(coro, loop=42) raises AttributeError "
-        "(\"'int' object has no attribute 'is_running'\") instead of a TypeError "
-        "naming loop=, and leaves the coroutine never awaited (a RuntimeWarning). "
-        "Reproducer: this test. Fix: check loop= is an asyncio event loop in "
-        "_bridges._check_wait (see the issue 8 report)."
-    ),
-)
 def test_yield_future_with_a_non_loop_as_loop(no_leaks: Recorder) -> None:
     def call() -> tuple[str, str]:
         return _error(lambda: aioeventlet.yield_future(_one(), loop=42))  # type: ignore[arg-type]
