@@ -536,20 +536,6 @@ def test_run_bad_input(no_leaks: Recorder) -> None:
     assert problems == []
 
 
-@pytest.mark.xfail(
-    sys.version_info >= (3, 11),
-    strict=True,
-    reason=(
-        "core bug (3.11+): aioeventlet.run() inside a running loop creates an "
-        "asyncio.Runner and its loop before Runner.run() refuses; Runner.close() "
-        "then calls run_until_complete(loop.shutdown_asyncgens()), which refuses "
-        "too, leaving 'coroutine BaseEventLoop.shutdown_asyncgens was never "
-        "awaited', and the error says 'Cannot run the event loop while another "
-        "loop is running' instead of naming run(). asyncio.run() checks for a "
-        "running loop first. Reproducer: "
-        "this test. Fix: the same check at the top of aioeventlet.run()."
-    ),
-)
 def test_run_inside_running_loop_refuses_cleanly(no_leaks: Recorder) -> None:
     stock, ours = _run_both(_in_running_loop)
     gc.collect()  # a never-awaited coroutine is reported when collected

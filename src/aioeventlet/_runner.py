@@ -23,6 +23,16 @@ def run(main: Coroutine[Any, Any, _T], *, debug: bool | None = None) -> _T:
     greenthreads keep running meanwhile, and it may be called from any
     greenthread that is not itself running a loop.
     """
+    # Check before a Runner (and its loop) exists, as asyncio.run() does: the
+    # Runner would refuse only inside run() and then fail again closing the
+    # loop it made.  Green code sees no running loop, so this refuses only a
+    # call from a coroutine's own greenthread, which could never work.
+    if asyncio.events._get_running_loop() is not None:
+        raise RuntimeError(
+            "aioeventlet.run() cannot be called from a running event loop: "
+            "await the coroutine instead, or call run() from another greenthread "
+            "(eventlet.spawn(aioeventlet.run, coro))"
+        )
     if sys.version_info >= (3, 11):
         with asyncio.Runner(debug=debug, loop_factory=new_event_loop) as runner:
             return runner.run(main)
@@ -32,12 +42,8 @@ def run(main: Coroutine[Any, Any, _T], *, debug: bool | None = None) -> _T:
 def _run_3_10(main: Coroutine[Any, Any, _T], debug: bool | None) -> _T:
     # Python 3.10 has no asyncio.Runner: do what asyncio.run() does there,
     # with the loop from our factory.
-    from asyncio import coroutines, events, runners
+    from asyncio import coroutines, runners
 
-    if events._get_running_loop() is not None:
-        raise RuntimeError(
-            "aioeventlet.run() cannot be called from a running event loop"
-        )
     if not coroutines.iscoroutine(main):
         raise ValueError(f"a coroutine was expected, got {main!r}")
     loop = new_event_loop()
