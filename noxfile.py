@@ -39,6 +39,7 @@ nox.options.sessions = [
     "conformance",
     "hubs",
     "oldest_eventlet",
+    "conformance_patched",
     "integration",
     "lint",
     "docs",
@@ -167,9 +168,26 @@ def matrix(session: nox.Session, patching: str, hub: str, eventlet: str) -> None
 
 @nox.session(python=PYTHONS)
 def conformance(session: nox.Session) -> None:
-    """CPython's own test_asyncio against aioeventlet.EventLoop."""
+    """CPython's own test_asyncio against aioeventlet.EventLoop (tests/cpython).
+
+    Stock asyncio's outcomes come from tests/cpython/data/<X.Y>.json;
+    regenerate them and docs/conformance.md with
+    ``python -m tests.cpython.run --stock --record --write-docs``.
+    """
     install(session)
     session.run("pytest", "tests/cpython", *session.posargs)
+
+
+@nox.session(python=["3.11", "3.13"])
+def conformance_patched(session: nox.Session) -> None:
+    """The same, each module under eventlet.monkey_patch()."""
+    install(session)
+    session.run(
+        "pytest",
+        "tests/cpython",
+        *session.posargs,
+        env={"AIOEVENTLET_CONFORMANCE_MODE": "patched"},
+    )
 
 
 @nox.session(python=PYTHONS)

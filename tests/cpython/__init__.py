@@ -1,0 +1,1 @@
+"""CPython test_asyncio against aioeventlet (see run.py)."""

@@ -1,0 +1,215 @@
+"""The one table of CPython test_asyncio tests that do not pass on aioeventlet.
+
+Keys are test ids without the ``test.test_asyncio.`` prefix, as the run prints
+them.  Each entry says why the test fails and where (Python versions, modes:
+"plain", "patched"); a test not listed that fails, or a listed test that
+passes, fails the run (strict, like ``xfail_strict``), so fixes surface and
+the table only shrinks.
+
+``cause`` is one of:
+
+* ``"ours"``: a difference in aioeventlet's loop; to be fixed in the core.
+* ``"subprocess"``: subprocess support is being rewritten without child
+  watchers (issue 4).
+* ``"executor"``: the default executor runs on real OS threads in every mode
+  (issue 4), which code written for green threads can trip over.
+* ``"harness"``: only under ``eventlet.monkey_patch()``, and the test harness,
+  not the loop, is what patching breaks; stock asyncio fails the test the same
+  way under the same patching (checked by the run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["KNOWN_FAILURES", "Known", "applies"]
+
+SUBPROCESS_REWRITE = (
+    "subprocess support is being rewritten without child watchers (issue 4)"
+)
+
+
+@dataclass(frozen=True)
+class Known:
+    reason: str
+    cause: str = "ours"
+    # None: every version / mode; otherwise the ones where the test fails.
+    pythons: tuple[str, ...] | None = None
+    modes: tuple[str, ...] | None = None
+
+
+def applies(entry: Known, python: str, mode: str) -> bool:
+    return (entry.pythons is None or python in entry.pythons) and (
+        entry.modes is None or mode in entry.modes
+    )
+
+
+_PATCHED = ("patched",)
+_CI_PATCHED = ("3.11", "3.13")  # the Pythons whose patched runs are recorded
+
+
+def _patched(reason: str, cause: str = "harness") -> Known:
+    return Known(reason, cause=cause, pythons=_CI_PATCHED, modes=_PATCHED)
+
+
+_INACTIVE_WATCHER = _patched(
+    f"{SUBPROCESS_REWRITE}: patched, aioeventlet learns of child exits from a "
+    f"pidfd (or a waitpid() thread), never from the policy's child watcher, so "
+    f"an inactive watcher does not make subprocess creation fail",
+    cause="subprocess",
+)
+_POPEN_MOCK = _patched(
+    f"{SUBPROCESS_REWRITE}: the test mocks subprocess.Popen, which patching "
+    f"makes eventlet's green Popen; patched, aioeventlet starts children with "
+    f"the unpatched Popen (green pipes would wait on the hub twice), so the "
+    f"mock is never called",
+    cause="subprocess",
+)
+_THREADSAFE_RESULT = _patched(
+    "default executor (issue 4): the test's target runs in run_in_executor(), "
+    "on a real OS thread in aioeventlet, and blocks in "
+    "concurrent.futures.Future.result(); patching made that Future's Condition "
+    "green, so the loop thread's notify() switches into a greenlet of the "
+    "other OS thread (greenlet.error: Cannot switch to a different thread) and "
+    "the waiter never wakes.  Stock asyncio passes because, patched, its "
+    "executor threads are greenthreads of the loop's own thread",
+    cause="executor",
+)
+_TLS_SERVER_THREAD = _patched(
+    "the test's TLS server runs in a threading.Thread, which patching turns "
+    "into a greenthread; it then blocks the whole OS thread in a socket call "
+    "(the watchdog's stack ends in TestSocketWrapper.recv_all / the server's "
+    "handshake), so no loop runs; stock asyncio hangs or errors the same way"
+)
+_MAIN_THREAD_CHECK = _patched(
+    "asyncio's policy only creates (or attaches a child watcher to) the loop "
+    "when threading.current_thread() is threading.main_thread(); patched, "
+    "current_thread() answers a greenthread object, so get_event_loop() "
+    "raises 'There is no current event loop'; stock asyncio fails the same way"
+)
+_INTERRUPT_MAIN = _patched(
+    "the test interrupts the loop from a helper thread (_thread.interrupt_main "
+    "or a signal); patched, the helper is a greenthread and eventlet's "
+    "interrupt_main raises KeyboardInterrupt at once in the running greenlet, "
+    "outside the Runner's handler (for test_asyncio_run_without_uncancel it "
+    "ends the test process); stock asyncio fails the same way"
+)
+_GREEN_GETNAMEINFO = _patched(
+    "the test itself calls socket.getnameinfo() on an IPv6 address; patched, "
+    "that is eventlet's greendns.getnameinfo, which cannot unpack the 4-tuple "
+    "(ValueError, re-raised as gaierror EAI_NONAME); stock asyncio fails the "
+    "same way"
+)
+_FORK = Known(
+    "fork tests under patching: the child's loop or signal wake-up relies on "
+    "the parent's threading state, which patching replaced; stock asyncio "
+    "fails (or hangs) the same way",
+    cause="harness",
+    pythons=("3.13",),
+    modes=_PATCHED,
+)
+
+
+def _each(ids: list[str], entry: Known) -> dict[str, Known]:
+    return dict.fromkeys(ids, entry)
+
+
+_WATCHER_CLASSES = (
+    "SubprocessFastWatcherTests",
+    "SubprocessPidfdWatcherTests",
+    "SubprocessSafeWatcherTests",
+    "SubprocessThreadedWatcherTests",
+)
+
+KNOWN_FAILURES: dict[str, Known] = {
+    "test_subprocess.GenericWatcherTests."
+    "test_create_subprocess_fails_with_inactive_watcher": _INACTIVE_WATCHER,
+    **_each(
+        [
+            f"test_subprocess.{cls}.{test}"
+            for cls in _WATCHER_CLASSES
+            for test in ("test_popen_error", "test_popen_error_with_stdin_pipe")
+        ],
+        _POPEN_MOCK,
+    ),
+    **_each(
+        [
+            f"test_tasks.RunCoroutineThreadsafeTests.{test}"
+            for test in (
+                "test_run_coroutine_threadsafe",
+                "test_run_coroutine_threadsafe_task_cancelled",
+                "test_run_coroutine_threadsafe_task_factory_exception",
+                "test_run_coroutine_threadsafe_with_exception",
+            )
+        ],
+        _THREADSAFE_RESULT,
+    ),
+    **_each(
+        [
+            f"test_ssl.TestSSL.{test}"
+            for test in (
+                "test_create_connection_ssl_slow_handshake",
+                "test_remote_shutdown_receives_trailing_data",
+                "test_shutdown_timeout_handler_not_set",
+                "test_ssl_handshake_connection_lost",
+                "test_ssl_handshake_timeout",
+                "test_start_tls_client_buf_proto_1",
+                "test_start_tls_client_reg_proto_1",
+                "test_start_tls_slow_client_cancel",
+            )
+        ]
+        + [
+            f"test_sslproto.SelectorStartTLSTests.{test}"
+            for test in (
+                "test_create_connection_ssl_slow_handshake",
+                "test_handshake_timeout",
+                "test_start_tls_client_buf_proto_1",
+                "test_start_tls_client_reg_proto_1",
+                "test_start_tls_slow_client_cancel",
+            )
+        ],
+        _TLS_SERVER_THREAD,
+    ),
+    **_each(
+        [
+            "test_events.PolicyTests.test_get_event_loop",
+            "test_events.PolicyTests.test_get_event_loop_calls_set_event_loop",
+            "test_events.TestCGetEventLoop.test_get_event_loop_returns_running_loop2",
+            "test_events.TestPyGetEventLoop.test_get_event_loop_returns_running_loop2",
+            "test_unix_events.PolicyTests.test_child_watcher_replace_mainloop_existing",
+        ],
+        _MAIN_THREAD_CHECK,
+    ),
+    **_each(
+        [
+            "test_events.TestCGetEventLoop.test_get_event_loop_new_process",
+            "test_events.TestPyGetEventLoop.test_get_event_loop_new_process",
+        ],
+        Known(
+            _MAIN_THREAD_CHECK.reason,
+            cause="harness",
+            pythons=("3.13",),
+            modes=_PATCHED,
+        ),
+    ),
+    **_each(
+        [
+            "test_runners.RunTests.test_asyncio_run_without_uncancel",
+            "test_runners.RunnerTests.test_interrupt_call_soon",
+            "test_runners.RunnerTests.test_interrupt_cancelled_task",
+            "test_runners.RunnerTests.test_interrupt_wait",
+            "test_runners.RunnerTests.test_signal_install_not_supported_ok",
+        ],
+        _INTERRUPT_MAIN,
+    ),
+    "test_events.EventLoopTests.test_create_datagram_endpoint_ipv6": (
+        _GREEN_GETNAMEINFO
+    ),
+    **_each(
+        [
+            "test_unix_events.TestFork.test_fork_not_share_event_loop",
+            "test_unix_events.TestFork.test_fork_signal_handling",
+        ],
+        _FORK,
+    ),
+}

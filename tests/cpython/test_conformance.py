@@ -1,0 +1,65 @@
+"""pytest entry: CPython's test_asyncio on aioeventlet, one pytest test per module.
+
+Every module runs in its own interpreter (see run.py), two at a time, started
+in the background when the first test asks; each pytest test waits for its
+module and asserts that nothing failed that the known-failures table does not
+list, and that nothing the table lists passed.  Stock asyncio's outcomes come
+from data/<X.Y>.json (recorded by ``python -m tests.cpython.run --stock
+--record``), or are run on the spot when that file lacks them.
+
+``AIOEVENTLET_CONFORMANCE_MODE=patched`` runs every module under
+``eventlet.monkey_patch()``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import pytest
+
+from . import run
+
+MODE = os.environ.get("AIOEVENTLET_CONFORMANCE_MODE", "plain")
+JOBS = int(os.environ.get("AIOEVENTLET_CONFORMANCE_JOBS", "2"))
+MODULES = run.discover_modules()
+DATA = run.load_data()
+STOCK: dict[str, dict[str, str]] = DATA.get(f"stock-{MODE}", {})
+TIMINGS: dict[str, float] = DATA.get("seconds", {}).get(f"aioeventlet-{MODE}", {})
+
+if MODE not in run.MODES:
+    raise ValueError(f"AIOEVENTLET_CONFORMANCE_MODE must be one of {run.MODES}")
+
+
+@pytest.fixture(scope="session")
+def module_runs() -> Iterator[dict[str, Future[tuple[run.ModuleRun, dict[str, str]]]]]:
+    def both(module: str) -> tuple[run.ModuleRun, dict[str, str]]:
+        stock = STOCK.get(module)
+        if stock is None:
+            stock = run.run_module(module, "asyncio", MODE).outcomes
+        return run.run_module(module, "aioeventlet", MODE), stock
+
+    with ThreadPoolExecutor(max_workers=JOBS) as pool:
+        # Longest first, so that the two workers finish together.
+        ordered = sorted(MODULES, key=lambda m: -TIMINGS.get(m, 0.0))
+        yield {m: pool.submit(both, m) for m in ordered}
+        pool.shutdown(cancel_futures=True)
+
+
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("module", MODULES)
+def test_module(
+    module: str,
+    module_runs: dict[str, Future[tuple[run.ModuleRun, dict[str, str]]]],
+) -> None:
+    result, stock = module_runs[module].result()
+    plain = DATA.get("stock-plain", {}).get(module, {}) if MODE == "patched" else None
+    verdict = run.judge(
+        module, stock, result.outcomes, MODE, loops=result.loops, stock_plain=plain
+    )
+    problems = run.problems(verdict, result)
+    assert not problems, "\n\n".join(problems)
+    # The module really ran, and what passes on stock passes here.
+    assert result.outcomes, f"{module}: no test ran"
+    assert verdict.ours_ok + verdict.known == verdict.stock_ok
