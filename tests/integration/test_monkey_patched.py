@@ -102,3 +102,15 @@ def test_anyio_task_groups_threads_and_cancel_scopes() -> None:
         "move_on_after": True,
         "green_worker_ran": True,
     }
+
+
+def test_tls_with_the_green_ssl_module() -> None:
+    """asyncio's TLS (aiohttp server, httpx, wss) with the contexts of the
+    patched (green) ssl module, next to blocking-style http.client clients."""
+    assert run("patched_tls") == {
+        "httpx_ok": True,
+        "green_ok": True,
+        "wss": "eruces dna dehctap",
+        "loop": "EventLoop",
+        "ssl_module": "eventlet.green.ssl",
+    }
