@@ -29,7 +29,7 @@ def test_debug_mode_in_every_mode(mode: str) -> None:
     )
     assert results(proc) == {
         "debug": "True",
-        # A callback that waits greenly (0.3 s, threshold 0.15 s) is not
+        # A callback that waits greenly (0.6 s, threshold 0.3 s) is not
         # reported, and other greenthreads ran meanwhile.
         "green_wait": "none,10",
         "idle": "none",
@@ -60,9 +60,13 @@ def test_slow_callback_is_reported(
 
     with caplog.at_level(logging.WARNING):
         loop.run_until_complete(main())
-    executing = [r for r in caplog.records if r.getMessage().startswith("Executing")]
-    assert len(executing) == 1
-    assert "slow()" in executing[0].getMessage()
+    # Only the slow callback's report counts: on a loaded machine another
+    # step may pass the (small) threshold too.
+    executing = [r.getMessage() for r in caplog.records]
+    slow_reports = [
+        m for m in executing if m.startswith("Executing <Handle ") and ".slow() " in m
+    ]
+    assert len(slow_reports) == 1, executing
 
 
 def test_green_wait_in_callback_is_not_counted(
@@ -89,7 +93,8 @@ def test_green_wait_in_callback_is_not_counted(
     finally:
         loop.close()
     assert green_ran == [1]
-    assert [r.getMessage() for r in caplog.records] == []
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if "waits_greenly" in m], messages
     # Outside a callback the attribute reads back as set.
     assert threshold_after == 0.05
 
@@ -145,8 +150,9 @@ def test_watchdog_reports_blocking_greenthread_with_stack(
 
     with caplog.at_level(logging.WARNING, logger="aioeventlet"):
         aioeventlet.run(main(), debug=True)
-    reports = [r.getMessage() for r in caplog.records if r.name == "aioeventlet"]
-    assert len(reports) == 1
+    messages = [r.getMessage() for r in caplog.records if r.name == "aioeventlet"]
+    reports = [m for m in messages if "in hog" in m]
+    assert len(reports) == 1, messages
     assert reports[0].startswith("greenthread <")
     assert "in hog" in reports[0]
     assert "time.sleep(0.3)" in reports[0]
