@@ -212,6 +212,7 @@ class TestResult:
     leaked: int | None = None
     leak_detail: str = ""
     outcome: str = "passed"
+    reason: str = ""
 
 
 class ReliabilityPlugin:
@@ -236,6 +237,7 @@ class ReliabilityPlugin:
         result = self.tests[item.nodeid]
         if hasattr(report, "wasxfail"):
             result.outcome = "xfail"
+            result.reason = str(report.wasxfail)
         elif report.failed and result.outcome == "passed":
             result.outcome = f"failed ({report.when})"
 
@@ -260,6 +262,7 @@ class ReliabilityPlugin:
                     "leaked": res.leaked,
                     "leak_detail": res.leak_detail,
                     "outcome": res.outcome,
+                    "reason": res.reason,
                 }
                 for nodeid, res in sorted(self.tests.items())
             },

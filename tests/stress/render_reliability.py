@@ -31,7 +31,7 @@ def _fmt(n: int) -> str:
     return f"{n:,}"
 
 
-def render(data: dict[str, Any]) -> str:
+def render(data: dict[str, Any]) -> str:  # noqa: PLR0912 - one page, top to bottom
     tests: dict[str, Any] = data["tests"]
     rows: dict[str, list[str]] = defaultdict(list)
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -39,9 +39,14 @@ def render(data: dict[str, Any]) -> str:
     leaked = 0
     unchecked = 0
     bad_outcomes: list[str] = []
+    known_bugs: list[str] = []
     for nodeid, test in tests.items():
         outcome = test["outcome"]
-        if outcome not in ("passed", "xfail"):
+        if outcome == "xfail":
+            # A known, reported bug: listed on its own, not counted as held.
+            known_bugs.append(f"`{nodeid}`: {test.get('reason', '')}")
+            continue
+        if outcome != "passed":
             bad_outcomes.append(f"{nodeid}: {outcome}")
         if test["leaked"] is None:
             unchecked += 1
@@ -64,6 +69,11 @@ def render(data: dict[str, Any]) -> str:
         )
     else:
         verdict = f"**{lost} lost, {hung} hung, {leaked} leaked**"
+    if known_bugs:
+        verdict += (
+            f" ({len(known_bugs)} known bug(s) open, run as strict xfails and "
+            f"listed at the end, are not counted)"
+        )
     out = [
         "# Reliability",
         "",
@@ -115,6 +125,16 @@ def render(data: dict[str, Any]) -> str:
             *rows[kind],
             "",
         ]
+    if known_bugs:
+        out += [
+            "## Known bugs",
+            "",
+            "Each runs as a strict xfail: it fails the suite the day it passes, so",
+            "that the fix is noticed and the test becomes a plain one.",
+            "",
+        ]
+        out += [f"- {line}" for line in known_bugs]
+        out.append("")
     if bad_outcomes:
         out += ["## Tests that did not pass", ""]
         out += [f"- `{line}`" for line in bad_outcomes]
