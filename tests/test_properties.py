@@ -5,7 +5,8 @@ Hypothesis draws a program of operations on one aioeventlet loop: callbacks
 completed by greenthreads, greenthreads that call back into the loop and
 kills of them, both bridges (greenthreads in ``yield_future()``, killed at
 random; tasks awaiting ``wrap_greenthread()``, cancelled at random), short
-runs of the loop, and a close at the end (after a drain, or abruptly).  Whatever the sequence, the invariants hold:
+runs of the loop, and a close at the end (after a drain, or abruptly).
+Whatever the sequence, the invariants hold:
 
 * every callback that was not cancelled before it ran runs exactly once; a
   cancelled one never runs; call_soon callbacks run in the order scheduled;
@@ -383,6 +384,7 @@ def _property(program_and_ending: tuple[list[tuple[Any, ...]], str]) -> None:
     _examples["operations"] += len(program) + 1
 
 
+@pytest.mark.timeout(size(120, 1800))
 def test_random_schedule_cancel_kill_close(no_leaks: Recorder) -> None:
     _examples.update(programs=0, operations=0)
     _property()
