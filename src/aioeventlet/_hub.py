@@ -9,6 +9,7 @@ the loop waits on real file descriptors and real OS threads.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -37,6 +38,7 @@ with warnings.catch_warnings():
     import eventlet.patcher  # noqa: E402
     from eventlet.hubs import epolls as _epolls_hub
     from eventlet.hubs import hub as _eventlet_hub  # noqa: E402
+    from eventlet.hubs import poll as _poll_hub
 
 __all__ = [
     "POLL_READABLE",
@@ -95,7 +97,15 @@ def _ignore_throwback(exc: BaseException) -> None:
 class Hub:
     """The calls aioeventlet makes on one OS thread's eventlet hub."""
 
-    __slots__ = ("_epoll", "_hub", "_listeners", "_readers", "_writers", "clock")
+    __slots__ = (
+        "_epoll",
+        "_hub",
+        "_listeners",
+        "_poll_ms",
+        "_readers",
+        "_writers",
+        "clock",
+    )
 
     def __init__(self, hub: Any) -> None:
         self._hub = hub
@@ -112,6 +122,8 @@ class Hub:
         self._epoll: Callable[[float], list[tuple[int, int]]] | None = (
             hub.poll.poll if isinstance(hub, _epolls_hub.Hub) else None
         )
+        # eventlet's poll hub truncates its timeout to whole milliseconds.
+        self._poll_ms = isinstance(hub, _poll_hub.Hub)
 
     @property
     def name(self) -> str:
@@ -194,6 +206,12 @@ class Hub:
             return None
         epoll = self._epoll
         if epoll is None:
+            if self._poll_ms:
+                # Round up, as selectors.PollSelector does: truncated, a 0.4 ms
+                # wait returns at once and asyncio spins until its timer is due
+                # (CPython's test_timeout_rounding).  The extra half millisecond
+                # survives the hub's int(seconds * 1000.0).
+                timeout = (math.ceil(timeout * 1e3) + 0.5) / 1e3
             hub.wait(timeout)
             return []
         # The debug watchdog sees this frame on top while the thread is idle
