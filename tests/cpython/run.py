@@ -129,6 +129,7 @@ def run_module(  # noqa: PLR0912, PLR0915 - one retry loop, read top to bottom
     *,
     python: str = sys.executable,
     test_timeout: float | None = None,
+    env: dict[str, str] | None = None,
 ) -> ModuleRun:
     """Run *module* until every test has an outcome, restarting after hangs
     and crashes with the finished tests (and the culprit) skipped."""
@@ -141,7 +142,7 @@ def run_module(  # noqa: PLR0912, PLR0915 - one retry loop, read top to bottom
     skip.write_text("")
     known = workdir / "known.txt"
     known.write_text("\n".join(known_ids(module, mode)) + "\n")
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     env.pop("PYTHONASYNCIODEBUG", None)
     env.pop("PYTHONDEVMODE", None)
     started = time.monotonic()

@@ -9,6 +9,9 @@ from data/<X.Y>.json (recorded by ``python -m tests.cpython.run --stock
 
 ``AIOEVENTLET_CONFORMANCE_MODE=patched`` runs every module under
 ``eventlet.monkey_patch()``.
+
+In plain mode, the modules that exercise the selector hardest also run on
+eventlet's other fd-polling hubs (poll, selects; epolls is the default).
 """
 
 from __future__ import annotations
@@ -63,3 +66,21 @@ def test_module(
     # The module really ran, and what passes on stock passes here.
     assert result.outcomes, f"{module}: no test ran"
     assert verdict.ours_ok + verdict.known == verdict.stock_ok
+
+
+# The modules where the hub's polling shows: fd readiness, timeouts, closed fds.
+HUB_MODULES = ("test_events", "test_sock_lowlevel")
+
+if MODE == "plain":
+
+    @pytest.mark.timeout(600)
+    @pytest.mark.parametrize("module", HUB_MODULES)
+    @pytest.mark.parametrize("hub", ["poll", "selects"])
+    def test_module_on_hub(hub: str, module: str) -> None:
+        result = run.run_module(module, "aioeventlet", MODE, env={"EVENTLET_HUB": hub})
+        stock = STOCK.get(module) or run.run_module(module, "asyncio", MODE).outcomes
+        verdict = run.judge(module, stock, result.outcomes, MODE, loops=result.loops)
+        problems = run.problems(verdict, result)
+        assert not problems, f"on EVENTLET_HUB={hub}:\n" + "\n\n".join(problems)
+        assert verdict.stock_ok > 0
+        assert verdict.ours_ok + verdict.known == verdict.stock_ok
