@@ -158,7 +158,9 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
             del timer._source_traceback[-1]  # type: ignore[attr-defined]
         heapq.heappush(self._scheduled, timer)  # type: ignore[attr-defined]
         timer._scheduled = True  # type: ignore[attr-defined]
-        self._wake_selector()
+        # As in call_soon: call wake() only when the loop is parked.
+        if self._hub_selector._waiter is not None:
+            self._wake_selector()
         return timer
 
     def stop(self) -> None:
