@@ -198,6 +198,10 @@ class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
                     events[fd] = events.get(fd, 0) | event
         finally:
             self._selecting = False
+        # Most iterations of a busy loop find nothing ready: answer those
+        # without the call to _take_events().
+        if not self._events:
+            return []
         return self._take_events()
 
     def close(self) -> None:
