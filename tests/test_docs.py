@@ -370,10 +370,25 @@ def test_known_failures_rendering() -> None:
         ("test_a.T.test_y", "all", "patched", "harness", "harness breaks"),
         ("test_b.T.test_x", "3.10", "all", "ours", "needs a fix"),
     ]
-    summary = ext.summary(table)
-    assert summary.startswith("2 tests are known to fail: 1 harness (")
-    assert "1 ours (a difference in aioeventlet's loop" in summary
+    table["test_c.T.test_z"] = known.Known("needs a fix", pythons=("3.10",))
+    assert ext.groups(table) == [
+        (("harness", "all", "patched", "harness breaks"), ["test_a.T.test_y"]),
+        (
+            ("ours", "3.10", "all", "needs a fix"),
+            ["test_b.T.test_x", "test_c.T.test_z"],
+        ),
+    ]
+    del table["test_c.T.test_z"]
+    assert ext.summary(table) == "2 tests are known to fail: 1 harness, 1 ours."
     assert ext.summary({}).startswith("The table is empty")
+    # Causes are explained from the table module's own docstring.
+    causes = ext.load_causes()
+    assert causes["ours"].startswith("a difference in aioeventlet's loop")
+    assert ext.cause_items(table, causes) == [
+        ("harness", causes["harness"].replace("``", "")),
+        ("ours", causes["ours"]),
+    ]
+    assert "``" not in ext.cause_items(table, causes)[0][1]
 
 
 def load_table_module() -> Any:

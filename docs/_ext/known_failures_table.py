@@ -9,6 +9,7 @@ file (the tests are not an importable package) and no network is involved.
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,17 +17,22 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = ROOT / "tests" / "cpython" / "known_failures.py"
 
-CAUSES = {
-    "ours": "a difference in aioeventlet's loop, to be fixed",
-    "subprocess": "subprocess support being rewritten without child watchers",
-    "harness": "the test harness breaks under monkey-patching (stock asyncio too)",
-}
-
-COLUMNS = ("Test", "Python", "Mode", "Cause", "Reason")
-
 
 def load_table(path: Path = TABLE) -> dict[str, Any]:
     """``KNOWN_FAILURES`` of the module at *path*."""
+    table: dict[str, Any] = load_module(path).KNOWN_FAILURES
+    return table
+
+
+def load_causes(path: Path = TABLE) -> dict[str, str]:
+    """What each ``cause`` means, read from the module docstring's list
+    (``* ``"name"``: text``), so a cause added there is explained here too."""
+    doc = load_module(path).__doc__ or ""
+    found = re.findall(r'^\* ``"(\w+)"``: (.+?)(?=^\* |^\s*$|\Z)', doc, re.M | re.S)
+    return {name: " ".join(text.split()).rstrip(".") for name, text in found}
+
+
+def load_module(path: Path) -> Any:
     name = "_aioeventlet_docs_known_failures"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -38,8 +44,7 @@ def load_table(path: Path = TABLE) -> dict[str, Any]:
         spec.loader.exec_module(module)
     finally:
         del sys.modules[name]
-    table: dict[str, Any] = module.KNOWN_FAILURES
-    return table
+    return module
 
 
 def rows(table: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
@@ -53,6 +58,17 @@ def rows(table: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     return result
 
 
+def groups(
+    table: dict[str, Any],
+) -> list[tuple[tuple[str, str, str, str], list[str]]]:
+    """Entries sharing cause, pythons, modes and reason, with their test ids:
+    one reason is read once, however many tests it explains."""
+    grouped: dict[tuple[str, str, str, str], list[str]] = {}
+    for test_id, pythons, modes, cause, reason in rows(table):
+        grouped.setdefault((cause, pythons, modes, reason), []).append(test_id)
+    return sorted(grouped.items())
+
+
 def summary(table: dict[str, Any]) -> str:
     if not table:
         return (
@@ -62,12 +78,15 @@ def summary(table: dict[str, Any]) -> str:
     by_cause: dict[str, int] = {}
     for entry in table.values():
         by_cause[entry.cause] = by_cause.get(entry.cause, 0) + 1
-    parts = ", ".join(
-        f"{count} {cause} ({CAUSES.get(cause, cause)})"
-        for cause, count in sorted(by_cause.items())
-    )
+    parts = ", ".join(f"{count} {cause}" for cause, count in sorted(by_cause.items()))
     plural = "test is" if len(table) == 1 else "tests are"
     return f"{len(table)} {plural} known to fail: {parts}."
+
+
+def cause_items(table: dict[str, Any], causes: dict[str, str]) -> list[tuple[str, str]]:
+    """(cause, meaning) for each cause the table uses, in name order."""
+    used = sorted({entry.cause for entry in table.values()})
+    return [(c, causes.get(c, "").replace("``", "")) for c in used]
 
 
 def setup(app: Any) -> dict[str, Any]:
@@ -82,35 +101,28 @@ def setup(app: Any) -> dict[str, Any]:
         def run(self) -> list[nodes.Node]:
             self.env.note_dependency(str(TABLE))
             table = load_table()
+            causes = load_causes()
             output: list[nodes.Node] = [nodes.paragraph(text=summary(table))]
             if not table:
                 return output
-            group = nodes.tgroup(cols=len(COLUMNS))
-            for width in (30, 8, 8, 8, 46):
-                group += nodes.colspec(colwidth=width)
-            head = nodes.thead()
-            head += self._row(COLUMNS, literal_first=False)
-            body = nodes.tbody()
-            for row in rows(table):
-                body += self._row(row, literal_first=True)
-            group += head
-            group += body
-            output.append(nodes.table("", group, classes=["known-failures"]))
-            return output
-
-        @staticmethod
-        def _row(cells: tuple[str, ...], *, literal_first: bool) -> nodes.row:
-            row = nodes.row()
-            for i, text in enumerate(cells):
-                entry = nodes.entry()
+            items = nodes.bullet_list()
+            for cause, meaning in cause_items(table, causes):
                 para = nodes.paragraph()
-                if i == 0 and literal_first:
-                    para += nodes.literal(text=text)
-                else:
-                    para += nodes.Text(text)
-                entry += para
-                row += entry
-            return row
+                para += nodes.strong(text=cause)
+                para += nodes.Text(f": {meaning}" if meaning else "")
+                items += nodes.list_item("", para)
+            output.append(items)
+            for (cause, pythons, modes, reason), test_ids in groups(table):
+                head = nodes.paragraph()
+                head += nodes.strong(text=cause)
+                head += nodes.Text(f" (Python: {pythons}; mode: {modes}): {reason}")
+                tests = nodes.bullet_list()
+                for test_id in test_ids:
+                    para = nodes.paragraph()
+                    para += nodes.literal(text=test_id)
+                    tests += nodes.list_item("", para)
+                output += [head, tests]
+            return output
 
     app.add_directive("known-failures", KnownFailures)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
