@@ -4,9 +4,12 @@ asyncio and green TLS clients in one process."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import ssl
+import sys
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -145,8 +148,12 @@ def test_green_https_clients_call_asyncio_https_server(
 
 
 def test_wss_echo(
-    server_context: ssl.SSLContext, client_context: ssl.SSLContext
+    loop: asyncio.AbstractEventLoop,
+    server_context: ssl.SSLContext,
+    client_context: ssl.SSLContext,
 ) -> None:
+    """On both loops (stock asyncio is the oracle)."""
+
     async def echo(ws: ServerConnection) -> None:
         async for message in ws:
             await ws.send(message[::-1])
@@ -161,7 +168,19 @@ def test_wss_echo(
                     replies.append(await ws.recv())
             return replies
 
-    assert aioeventlet.run(main()) == [
+    with warnings.catch_warnings():
+        if sys.version_info < (3, 11):
+            # websockets' wss close leaves one SSL transport unclosed on
+            # Python 3.10's older SSL protocol, on stock asyncio as well (this
+            # test runs there too): collect it here, where that is expected.
+            warnings.filterwarnings(
+                "ignore",
+                message=r"unclosed transport <asyncio\.sslproto\.",
+                category=ResourceWarning,
+            )
+        replies = loop.run_until_complete(main())
+        gc.collect()
+    assert replies == [
         "eruces",
         (b"\x00\x01\x02" * 1000)[::-1],
         "ü" * 5000,
