@@ -88,8 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug",
         action="store_true",
         help="enable asyncio's debug mode in every loop (as PYTHONASYNCIODEBUG=1: "
-        "slow callbacks, never-awaited coroutines, wrong-thread calls) and "
-        "show ResourceWarnings",
+        "slow callbacks, never-awaited coroutines, wrong-thread calls, and "
+        "aioeventlet's watchdog for code, greenthreads included, that blocks "
+        "the hub) and show ResourceWarnings",
     )
     parser.add_argument(
         "-m",
