@@ -46,6 +46,13 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
     ``run_forever()`` and ``run_until_complete()`` run in the calling
     greenthread; every other greenthread keeps running while the loop waits
     for I/O or timers, and gets a turn on every loop iteration.
+
+    Whether or not ``eventlet.monkey_patch()`` ran, the default executor runs
+    on real OS threads, and pipes and subprocesses use the unpatched modules
+    (no child watcher needed).  In debug mode (``set_debug(True)``,
+    ``PYTHONASYNCIODEBUG=1``), a callback's green waits do not count as slow,
+    and a watchdog thread logs, with its stack, any callback or greenthread
+    that holds the OS thread longer than ``slow_callback_duration``.
     """
 
     def __init__(self) -> None:
