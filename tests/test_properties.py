@@ -391,7 +391,8 @@ def test_random_schedule_cancel_kill_close(no_leaks: Recorder) -> None:
     no_leaks(
         "property",
         "random programs of call_soon/call_later/call_at/cancel/task/cancel task/"
-        "green future/green call/kill/run, then drain or abrupt close",
+        "green future/green call/kill/yield_future/wrap_greenthread/run, then "
+        "drain or abrupt close",
         _examples["programs"],
         "programs",
     )
