@@ -139,10 +139,10 @@ def test_peer_reset_while_writing(
 
     async def main() -> str:
         (_, cw), (_, sw), server = await _tcp_pair(loop)
-        sw.write(b"x" * (8 << 20))  # far more than the socket buffers hold
+        sw.write(b"x" * (32 << 20))  # far more than the socket buffers hold
         drain = asyncio.ensure_future(sw.drain())
         await asyncio.sleep(0.05)
-        assert not drain.done(), "the buffers took 8 MiB: the test lost its point"
+        assert not drain.done(), "the buffers took 32 MiB: the test lost its point"
         _reset(cw.get_extra_info("socket"))
         cw.transport.abort()
         try:
