@@ -16,6 +16,7 @@ module is imported, as an application would do it.
 from __future__ import annotations
 
 import argparse
+import signal
 import warnings
 
 # eventlet announces its deprecation on import; filter exactly that warning,
@@ -36,6 +37,13 @@ _args.add_argument("--test-timeout", type=float, default=60.0)
 _args.add_argument("--known", help="file: one test id a line")
 _args.add_argument("--known-timeout", type=float, default=5.0)
 ARGS = _args.parse_args()
+
+# A process started in the background by a shell without job control inherits
+# SIGINT ignored, and Python then leaves it so: _thread.interrupt_main() does
+# nothing and test_runners' interrupt tests spin forever.  Run every module
+# with Python's usual KeyboardInterrupt handler, as it would run from a
+# terminal.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 if ARGS.patched:
     import eventlet

@@ -104,7 +104,7 @@ _FORK = Known(
     "the parent's threading state, which patching replaced; stock asyncio "
     "fails (or hangs) the same way",
     cause="harness",
-    pythons=("3.13",),
+    pythons=("3.12", "3.13"),
     modes=_PATCHED,
 )
 
@@ -187,7 +187,7 @@ KNOWN_FAILURES: dict[str, Known] = {
         Known(
             _MAIN_THREAD_CHECK.reason,
             cause="harness",
-            pythons=("3.13",),
+            pythons=("3.12", "3.13"),
             modes=_PATCHED,
         ),
     ),
