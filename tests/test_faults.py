@@ -405,18 +405,6 @@ def test_fd_closed_by_os_close_does_not_hang(
     assert calls in ([], ["EBADF"])
 
 
-@pytest.mark.xfail(
-    HUB == "eventlet.hubs.epolls",
-    strict=True,
-    reason=(
-        "core bug: fd closed by os.close() and its number reused by a non-green "
-        "file (os.pipe) while registered: add_reader on the new fd modifies the "
-        "stale key and never re-arms, so the reader never runs (a hang; stock "
-        "asyncio's EpollSelector does the same). Reproducer: this test. Fix: "
-        "HubSelector remembers (st_dev, st_ino) at register() and re-arms in "
-        "modify() when os.fstat(fd) no longer matches (see the issue 8 report)."
-    ),
-)
 def test_fd_reused_by_plain_os_call_is_not_a_hang(no_leaks: Recorder) -> None:
     loop = aioeventlet.new_event_loop()
     a, b = socket.socketpair()

@@ -116,6 +116,11 @@ class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
         self._disarmed: set[tuple[int, int]] = set()
         # fds the hub reported reused by someone else (closed behind our back).
         self._lost: set[int] = set()
+        # fd -> (st_dev, st_ino) of the file registered under that number, so
+        # that modify() notices a number closed with os.close() and reused by
+        # a file the hub was never told of (os.pipe(), open(), a plain socket):
+        # the old listener would wait on a file that no longer exists.
+        self._files: dict[int, tuple[int, int]] = {}
         # Readiness recorded by the listeners since the last select(): fd -> mask.
         self._events: dict[int, int] = {}
         self._selecting = False
@@ -138,10 +143,11 @@ class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
             raise KeyError(f"{fileobj!r} (FD {fd}) is already registered")
         # epoll refuses a closed fd at once; poll and select would only report
         # it later.  Ask the OS so every hub fails the same way, at register().
-        os.fstat(fd)
+        stat = os.fstat(fd)
         key = SelectorKey(fileobj, fd, events, data)
         self._arm_events(fd, events)
         self._keys[fd] = key
+        self._files[fd] = (stat.st_dev, stat.st_ino)
         return key
 
     def unregister(self, fileobj: FileObj) -> Any:
@@ -153,6 +159,7 @@ class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
         self._disarm_events(fd, key.events)
         self._events.pop(fd, None)
         self._lost.discard(fd)
+        self._files.pop(fd, None)
         return key
 
     def modify(self, fileobj: FileObj, events: int, data: Any = None) -> Any:
@@ -162,6 +169,11 @@ class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
             key = self._keys[fd]
         except KeyError:
             raise KeyError(f"{fileobj!r} is not registered") from None
+        if self._is_reused(fd):
+            # asyncio's add_reader() on a reused number lands here: register
+            # the new file afresh instead of updating the dead one's key.
+            self.unregister(fd)
+            return self.register(fileobj, events, data)
         if events != key.events:
             self._arm_events(fd, events & ~key.events)
             self._disarm_events(fd, key.events & ~events)
@@ -210,6 +222,7 @@ class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
         self._keys.clear()
         self._events.clear()
         self._lost.clear()
+        self._files.clear()
         self._cancel_timers()
         self._closed = True
 
@@ -393,6 +406,13 @@ class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
                     fd: int = key.fd
                     return fd
             raise
+
+    def _is_reused(self, fd: int) -> bool:
+        try:
+            stat = os.fstat(fd)
+        except OSError:
+            return False  # closed: its reader/writer runs into EBADF
+        return self._files.get(fd) != (stat.st_dev, stat.st_ino)
 
     @staticmethod
     def _check_events(events: int) -> None:
