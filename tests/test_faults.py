@@ -787,20 +787,6 @@ def test_fork_child_runs_fresh_loop_parent_unaffected(no_leaks: Recorder) -> Non
     ]
 
 
-@pytest.mark.xfail(
-    HUB == "eventlet.hubs.epolls",
-    strict=True,
-    reason=(
-        "core bug: after os.fork() the child shares the parent's epoll instance "
-        "(eventlet's epolls hub keeps it); when the child unwinds through the "
-        "inherited loop (sys.exit inside a coroutine, so asyncio closes that "
-        "loop), HubSelector.close() removes the hub listeners, and the hub's "
-        "epoll_ctl(DEL) in the child removes the PARENT's registrations: the "
-        "parent's loop never sees that fd again (and, on 3.12+, not its "
-        "self-pipe). Reproducer: this test. Fix: re-create the epoll in the "
-        "child with os.register_at_fork (see the issue 8 report)."
-    ),
-)
 def test_fork_child_exiting_through_inherited_loop(no_leaks: Recorder) -> None:
     lines = _fork_program("sys.exit")
     no_leaks("fault", "os.fork() with a running loop (child unwinds it)", 1, "forks")

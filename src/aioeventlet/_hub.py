@@ -240,7 +240,41 @@ def current_hub() -> Hub:
             "eventlet.asyncio.spawn_for_awaitable), or select a polling hub "
             "(EVENTLET_HUB=epolls, poll or selects) to use aioeventlet."
         )
+    global _fork_hook_registered  # noqa: PLW0603 - once per process
+    if not _fork_hook_registered:
+        os.register_at_fork(after_in_child=_own_epoll_after_fork)
+        _fork_hook_registered = True
     return Hub(hub)
+
+
+_fork_hook_registered = False
+
+
+def _own_epoll_after_fork() -> None:
+    """In a child of fork(), give the forking thread's hub an epoll of its own.
+
+    The child's epoll fd refers to the parent's kernel epoll instance, so every
+    epoll_ctl() the child makes (a loop closing as the child exits, say)
+    changes what the *parent* waits on.  A fresh epoll is dup2()'d onto the
+    same fd number, so that every holder of the hub's epoll object, or of a
+    method bound to it, now uses the child's own instance; the inherited
+    listeners' fds are then registered in it again.  Registered lazily, when
+    the first aioeventlet loop is created, so that importing aioeventlet
+    changes nothing for programs that never make a loop.
+    """
+    hub = getattr(eventlet.hubs._threadlocal, "hub", None)
+    if not isinstance(hub, _epolls_hub.Hub):
+        return  # poll and select keep no kernel state shared with the parent
+    fresh = _select.epoll()
+    try:
+        os.dup2(fresh.fileno(), hub.poll.fileno())
+    finally:
+        fresh.close()
+    for fd in set(hub.listeners[READ]) | set(hub.listeners[WRITE]):
+        try:
+            hub.register(fd, new=True)
+        except OSError:
+            pass  # closed before the fork: the hub finds out as usual
 
 
 # -- greenthreads, for the bridges (_bridges.py) ---------------------------------
