@@ -159,6 +159,18 @@ class OSThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     Workers are daemon threads, started on demand up to *max_workers* and
     reused; ``shutdown(wait=True)`` joins them, and so does interpreter exit
     for executors not shut down.
+
+    The price of real threads under ``eventlet.monkey_patch()``: code in a
+    worker must not block on a green primitive that another OS thread
+    signals.  Patched ``threading.Lock``/``Event``/``Condition``,
+    ``queue.Queue`` and the ``concurrent.futures.Future`` objects built on
+    them (``asyncio.run_coroutine_threadsafe(coro, loop).result()`` called in
+    a worker, for instance) cannot wake a waiter in another OS thread, so
+    such a wait never ends (stock asyncio under patching avoids this only by
+    running its "threads" as greenthreads, which is why a real blocking call
+    froze it).  In a worker, wait with primitives of the unpatched module
+    instead, e.g. an ``eventlet.patcher.original("threading").Event()`` set
+    from the future's done callback.
     """
 
     def __init__(
