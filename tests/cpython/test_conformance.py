@@ -38,16 +38,24 @@ if MODE not in run.MODES:
 
 
 @pytest.fixture(scope="session")
-def module_runs() -> Iterator[dict[str, Future[tuple[run.ModuleRun, dict[str, str]]]]]:
+def module_runs(
+    request: pytest.FixtureRequest,
+) -> Iterator[dict[str, Future[tuple[run.ModuleRun, dict[str, str]]]]]:
     def both(module: str) -> tuple[run.ModuleRun, dict[str, str]]:
         stock = STOCK.get(module)
         if stock is None:
             stock = run.run_module(module, "asyncio", MODE).outcomes
         return run.run_module(module, "aioeventlet", MODE), stock
 
+    # Only the modules whose tests were selected (pytest -k, or a node id).
+    selected = {
+        item.callspec.params["module"]
+        for item in request.session.items
+        if getattr(item, "originalname", None) == "test_module"
+    }
     with ThreadPoolExecutor(max_workers=JOBS) as pool:
         # Longest first, so that the two workers finish together.
-        ordered = sorted(MODULES, key=lambda m: -TIMINGS.get(m, 0.0))
+        ordered = sorted(selected, key=lambda m: -TIMINGS.get(m, 0.0))
         yield {m: pool.submit(both, m) for m in ordered}
         pool.shutdown(cancel_futures=True)
 
