@@ -1049,17 +1049,6 @@ def test_close_with_pending_tasks_cancels_nothing_green(no_leaks: Recorder) -> N
     no_leaks("fault", "loop.close() with a task awaiting a greenthread", 1, "tasks")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: a greenthread blocked in yield_future(coro, loop=loop) stays "
-        "parked forever when that loop is closed (its task never completes, "
-        "nothing wakes the waiter): a hung greenthread. Reproducer: this test. "
-        "Fix: EventLoop.close() wakes the greenthreads parked in yield_future() "
-        "on it with RuntimeError('Event loop is closed ...') (see the issue 8 "
-        "report)."
-    ),
-)
 def test_close_wakes_greenthreads_waiting_in_yield_future(no_leaks: Recorder) -> None:
     loop = aioeventlet.new_event_loop()
     loop.set_exception_handler(lambda _l, _ctx: None)  # destroyed-pending noise
@@ -1094,4 +1083,4 @@ def test_close_wakes_greenthreads_waiting_in_yield_future(no_leaks: Recorder) ->
         "greenthreads",
     )
     assert not hung, "the greenthread is still parked after close()"
-    assert out in (["RuntimeError"], ["CancelledError"])
+    assert out == ["RuntimeError"]

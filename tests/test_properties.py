@@ -51,7 +51,8 @@ def no_leaks(reliability: Recorder) -> Recorder:
     return reliability
 
 
-DELAYS = st.sampled_from([0.0, 0.0005, 0.002, 0.01])
+DELAY_VALUES = (0.0, 0.0005, 0.002, 0.01)
+DELAYS = st.sampled_from(DELAY_VALUES)
 
 OPS = st.one_of(
     st.tuples(st.just("soon")),
@@ -69,22 +70,7 @@ OPS = st.one_of(
 )
 
 
-def _no_yield_before_abrupt_close(
-    program_and_ending: tuple[list[tuple[Any, ...]], str],
-) -> tuple[list[tuple[Any, ...]], str]:
-    # A greenthread parked in yield_future() when its loop is closed stays
-    # parked forever (core bug, strict xfail in test_faults.py,
-    # test_close_wakes_greenthreads_waiting_in_yield_future): until that is
-    # fixed, abrupt closes run without yield operations.
-    program, ending = program_and_ending
-    if ending == "abrupt":
-        program = [op for op in program if op[0] != "yield"]
-    return program, ending
-
-
-PROGRAMS = st.tuples(
-    st.lists(OPS, max_size=40), st.sampled_from(["drain", "abrupt"])
-).map(_no_yield_before_abrupt_close)
+PROGRAMS = st.tuples(st.lists(OPS, max_size=40), st.sampled_from(["drain", "abrupt"]))
 
 
 @dataclass
@@ -333,6 +319,10 @@ def _run_program(program: list[tuple[Any, ...]], ending: str) -> _World:
                 eventlet.Timeout(5, AssertionError(f"{gt!r} hung")),
             ):
                 gt.wait()
+        # A planned killer (spawn_after) that a "kill" op killed before it
+        # started leaves eventlet's own start timer on the hub until its time
+        # (at most the longest delay): let it pass; it is not the loop's.
+        eventlet.sleep(max(DELAY_VALUES))
         # Tasks still pending at close() are reported when collected, each
         # once: none is silently lost.
         pending = [t for _, t in world.tasks] + [

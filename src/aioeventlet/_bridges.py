@@ -29,6 +29,7 @@ import contextlib
 import contextvars
 import inspect
 import os
+import types
 from asyncio import events
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -206,6 +207,10 @@ def _check_wait(
     return loop, hub
 
 
+# Stands for the timer of a wait that ended without one: wakes are no-ops.
+_SPENT: Any = types.SimpleNamespace(called=False)
+
+
 class _GreenWake:
     """Done callback that resumes a greenthread parked on this thread's hub."""
 
@@ -231,9 +236,13 @@ class _GreenWake:
 
     def cancel(self) -> None:
         # A wait that ends by an exception must not leave a timer that would
-        # later switch into this greenthread in the middle of something else.
+        # later switch into this greenthread in the middle of something else,
+        # nor let a late wake-up arm one (the task may finish, or its coroutine
+        # be closed by the garbage collector, after the wait has ended).
         timer = self.timer
-        if timer is not None and not timer.called:
+        if timer is None:
+            self.timer = _SPENT
+        elif not timer.called:
             timer.cancel()
 
 
@@ -298,17 +307,28 @@ def _wait_green(
     else:
         fut = _start_task(loop, coro)
         fut.add_done_callback(wake)
+    assert isinstance(loop, EventLoop)  # _same_thread_hub() made sure
+    loop.add_green_waiter(wake.greenlet)
     try:
         while True:
             hub.switch()
             if wake.resumed() and fut.done():
                 break
     except BaseException:
-        # Killed, or an eventlet.Timeout: stop waiting, cancel what we started.
+        # Killed, an eventlet.Timeout, or the loop closed: stop waiting, and
+        # cancel what we started (a closed loop can no longer run a cancel).
         wake.cancel()
         fut.remove_done_callback(wake)
         if coro is not None:
-            fut.cancel()
+            if not loop.is_closed():
+                fut.cancel()
+            elif wrapped:
+                # The closed loop will never run the task again.  This waiter
+                # hears of it (the exception being raised); close the task's
+                # coroutine so its finally blocks run, and do not report the
+                # task once more as "destroyed but pending" when collected.
+                fut._log_destroy_pending = False  # type: ignore[attr-defined]
+                fut.get_coro().close()  # type: ignore[attr-defined]
             if (
                 wrapped
                 and inspect.iscoroutine(coro)
@@ -318,6 +338,8 @@ def _wait_green(
                 # never start it, and it must not warn "never awaited".
                 coro.close()
         raise
+    finally:
+        loop.discard_green_waiter(wake.greenlet)
     return fut.result()
 
 

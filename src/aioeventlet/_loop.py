@@ -64,6 +64,10 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         selector = HubSelector(hub, on_fd_lost=self._report_fd_lost)
         self._wake_selector = selector.wake
         self._hub_selector = selector
+        # Greenthreads of this thread parked in yield_future() on this loop:
+        # close() must not leave them parked forever.
+        self._green_waiters: set[Any] = set()
+        self._fail_waiters_timer: _hub.Timer | None = None
         super().__init__(selector)
 
     def __repr__(self) -> str:
@@ -91,6 +95,44 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
                 super().run_forever()
         finally:
             running.remove(self)
+
+    def close(self) -> None:
+        super().close()
+        if self._green_waiters and self._fail_waiters_timer is None:
+            # Resume them from the hub: switching into them from here would
+            # leave this greenthread with nobody to switch back to it.
+            self._fail_waiters_timer = self._hub.call_later(
+                0, self._fail_green_waiters
+            )
+
+    def add_green_waiter(self, waiter: Any) -> None:
+        """*waiter* (a greenlet) parks until a future of this loop is done."""
+        self._green_waiters.add(waiter)
+
+    def discard_green_waiter(self, waiter: Any) -> None:
+        """*waiter*'s wait has ended, however it ended."""
+        self._green_waiters.discard(waiter)
+        timer = self._fail_waiters_timer
+        if not self._green_waiters and timer is not None:
+            # Nobody left to tell: leave no timer of this loop on the hub.
+            self._fail_waiters_timer = None
+            if not timer.called:
+                timer.cancel()
+
+    def _fail_green_waiters(self) -> None:
+        # Run by a hub timer.  A waiter leaves the set when its wait ends.
+        self._fail_waiters_timer = None
+        for waiter in list(self._green_waiters):
+            if waiter in self._green_waiters and not waiter.dead:
+                waiter.throw(
+                    RuntimeError(
+                        "the event loop was closed while this greenthread waited "
+                        "in aioeventlet.yield_future(): what it waited for will "
+                        "never complete. Close the loop only after the work "
+                        "greenthreads wait for is done, or kill those "
+                        "greenthreads first."
+                    )
+                )
 
     def run_until_complete(self, future: Any) -> Any:
         # Refuse before asyncio wraps a coroutine in a task that would never run.
