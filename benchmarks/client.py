@@ -79,7 +79,9 @@ class _EchoClient(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         done = self.state["done"]
         if not self.state["stop"] and not done.done():
-            done.set_exception(ConnectionError(f"the server closed a connection ({exc})"))
+            done.set_exception(
+                ConnectionError(f"the server closed a connection ({exc})")
+            )
 
     def data_received(self, data: bytes) -> None:
         self.pending -= len(data)
@@ -93,9 +95,8 @@ class _EchoClient(asyncio.Protocol):
             self.send()
         else:
             state["idle"] += 1
-            if state["idle"] == state["conns"]:
-                if not state["done"].done():
-                    state["done"].set_result(None)
+            if state["idle"] == state["conns"] and not state["done"].done():
+                state["done"].set_result(None)
 
 
 async def echo(
@@ -187,7 +188,7 @@ def idle(port: int, n: int) -> None:
     """Open n connections, keep them open until stdin closes."""
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if hard < n + 100:
         raise SystemExit(

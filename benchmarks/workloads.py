@@ -57,8 +57,10 @@ def import_eventlet() -> Any:
     # aioeventlet filters eventlet's own deprecation warning on import; plain
     # eventlet runs get the same quiet import by going through it (the hub is
     # untouched: importing aioeventlet creates no loop).
-    import aioeventlet  # noqa: F401
     import eventlet
+    import eventlet.queue
+
+    import aioeventlet  # noqa: F401
 
     return eventlet
 
@@ -305,8 +307,6 @@ def queue(kind: str, n: int) -> dict[str, Any]:
     """A producer and a consumer passing n items through a bounded queue."""
     if kind == "eventlet":
         eventlet = import_eventlet()
-        import eventlet.queue
-
         gq: Any = eventlet.queue.Queue(maxsize=100)
 
         def gproduce() -> None:
@@ -524,7 +524,9 @@ class _EchoProtocol(asyncio.Protocol):
         self.transport.write(data)
 
 
-async def _stream_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _stream_echo(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     while True:
         data = await reader.read(65536)
         if not data:
