@@ -57,10 +57,11 @@ def import_eventlet() -> Any:
     # aioeventlet filters eventlet's own deprecation warning on import; plain
     # eventlet runs get the same quiet import by going through it (the hub is
     # untouched: importing aioeventlet creates no loop).
+    import aioeventlet  # noqa: F401
+
+    # isort: split
     import eventlet
     import eventlet.queue
-
-    import aioeventlet  # noqa: F401
 
     return eventlet
 
