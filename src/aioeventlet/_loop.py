@@ -85,6 +85,10 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
     # -- running -----------------------------------------------------------------
 
     def run_forever(self) -> None:
+        # Refuse before asyncio's run_forever(): on 3.13.0 its cleanup runs even
+        # when its setup refused, and would mark a running loop as stopped.
+        self._check_closed()  # type: ignore[attr-defined]
+        self._check_running()  # type: ignore[attr-defined]
         self._check_hub_thread()
         # Green code sees no running loop (by design), so it finds the loop of
         # its thread through this registry (yield_future() without loop=).
