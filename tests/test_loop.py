@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import pathlib
 import re
 import socket
 import subprocess
@@ -20,8 +21,8 @@ import time
 import eventlet
 import eventlet.debug
 import eventlet.hubs
-from eventlet.greenthread import GreenThread
 import pytest
+from eventlet.greenthread import GreenThread
 
 import aioeventlet
 from aioeventlet import _hub
@@ -696,3 +697,18 @@ def test_stock_loop_in_greenthread_keeps_its_running_loop() -> None:
     gt = aioeventlet.run(short())  # ends while the stock loop is switched out
     gt.wait()
     assert seen == [True]
+
+
+def test_add_reader_on_regular_file(
+    loop: asyncio.AbstractEventLoop, tmp_path: pathlib.Path
+) -> None:
+    """epoll refuses regular files (EPERM): the error asyncio gives, and no
+    listener left behind on the hub (the autouse check)."""
+    if isinstance(loop, aioeventlet.EventLoop) and "epolls" not in repr(loop):
+        pytest.skip("poll and select accept regular files (always ready)")
+    path = tmp_path / "plain.txt"
+    path.write_bytes(b"data")
+    with path.open("rb") as f:
+        with pytest.raises(PermissionError):
+            loop.add_reader(f.fileno(), lambda: None)
+        assert not loop.remove_reader(f.fileno())

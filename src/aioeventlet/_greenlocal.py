@@ -17,11 +17,10 @@ switched to, chaining to any trace function installed before it.
 from __future__ import annotations
 
 import sys
+from asyncio import events
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from asyncio import events
+from typing import TYPE_CHECKING, Any
 
 from . import _hub
 
@@ -35,7 +34,13 @@ _set_hooks = sys.set_asyncgen_hooks
 Trace = Callable[[str, tuple[Any, Any]], Any]
 
 
-class _ThreadState(_threading.local):  # type: ignore[misc]
+if TYPE_CHECKING:
+    from threading import local as _local
+else:
+    _local = _threading.local  # the real thread-local, even when patched
+
+
+class _ThreadState(_local):
     """Per OS thread: how many aioeventlet loops run, and the trace's memory."""
 
     def __init__(self) -> None:
@@ -81,7 +86,7 @@ def running_loop_is_greenlocal() -> Iterator[None]:
     """
     state = _state
     if state.trace is None:
-        state.previous = _hub.settrace(None)
+        state.previous = _hub.settrace(None)  # type: ignore[assignment]
         state.trace = _make_trace(state.saved, state.previous)
         _hub.settrace(state.trace)
     state.depth += 1

@@ -9,6 +9,7 @@ the loop waits on real file descriptors and real OS threads.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -34,10 +35,10 @@ with warnings.catch_warnings():
         module=re.escape(__name__),
     )
     import eventlet.greenthread
-    import eventlet.hubs  # noqa: E402
-    import eventlet.patcher  # noqa: E402
+    import eventlet.hubs
+    import eventlet.patcher
     from eventlet.hubs import epolls as _epolls_hub
-    from eventlet.hubs import hub as _eventlet_hub  # noqa: E402
+    from eventlet.hubs import hub as _eventlet_hub
     from eventlet.hubs import poll as _poll_hub
 
 __all__ = [
@@ -146,8 +147,16 @@ class Hub:
         ``OSError`` if the fd is not valid.
         """
         hub = self._hub
-        listener = hub.add(evtype, fd, callback, _ignore_throwback, on_closed)
-        return listener
+        try:
+            return hub.add(evtype, fd, callback, _ignore_throwback, on_closed)
+        except OSError:
+            # epoll refused the fd (a regular file: EPERM) after eventlet had
+            # recorded the listener: take it back, or the hub keeps a listener
+            # nobody will ever remove.
+            stale = self._listeners[evtype].get(fd)
+            if stale is not None and stale.cb == callback:
+                hub.remove(stale)
+            raise
 
     def remove_listener(self, listener: Listener) -> None:
         """Remove *listener*; a no-op if the hub already dropped it (it does so
@@ -271,10 +280,9 @@ def _own_epoll_after_fork() -> None:
     finally:
         fresh.close()
     for fd in set(hub.listeners[READ]) | set(hub.listeners[WRITE]):
-        try:
+        # A fd closed before the fork: the hub finds out as usual.
+        with contextlib.suppress(OSError):
             hub.register(fd, new=True)
-        except OSError:
-            pass  # closed before the fork: the hub finds out as usual
 
 
 # -- greenthreads, for the bridges (_bridges.py) ---------------------------------

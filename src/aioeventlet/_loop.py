@@ -24,7 +24,7 @@ import heapq
 from asyncio import events
 from collections.abc import Callable
 from contextvars import Context
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _hub
 from ._debug import DebugMixin
@@ -36,6 +36,11 @@ from ._subprocess import SubprocessMixin
 _threading = _hub.original("threading")
 
 _T = TypeVar("_T")
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeVarTuple, Unpack
+
+    _Ts = TypeVarTuple("_Ts")
 
 __all__ = ["EventLoop", "new_event_loop"]
 
@@ -54,6 +59,21 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
     and a watchdog thread logs, with its stack, any callback or greenthread
     that holds the OS thread longer than ``slow_callback_duration``.
     """
+
+    if TYPE_CHECKING:
+        # The parts of asyncio's BaseEventLoop this class builds on: private,
+        # so typeshed leaves them out; the same on Python 3.10 to 3.13.
+        _thread_id: int | None
+        _debug: bool
+        _stopping: bool
+        _scheduled: list[asyncio.TimerHandle]
+
+        def _check_closed(self) -> None: ...
+        def _check_running(self) -> None: ...
+        def _check_callback(self, callback: object, method: str) -> None: ...
+        def _call_soon(
+            self, callback: object, args: object, context: Context | None
+        ) -> asyncio.Handle: ...
 
     def __init__(self) -> None:
         hub = _hub.current_hub()
@@ -87,8 +107,8 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
     def run_forever(self) -> None:
         # Refuse before asyncio's run_forever(): on 3.13.0 its cleanup runs even
         # when its setup refused, and would mark a running loop as stopped.
-        self._check_closed()  # type: ignore[attr-defined]
-        self._check_running()  # type: ignore[attr-defined]
+        self._check_closed()
+        self._check_running()
         self._check_hub_thread()
         # Green code sees no running loop (by design), so it finds the loop of
         # its thread through this registry (yield_future() without loop=).
@@ -105,9 +125,7 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         if self._green_waiters and self._fail_waiters_timer is None:
             # Resume them from the hub: switching into them from here would
             # leave this greenthread with nobody to switch back to it.
-            self._fail_waiters_timer = self._hub.call_later(
-                0, self._fail_green_waiters
-            )
+            self._fail_waiters_timer = self._hub.call_later(0, self._fail_green_waiters)
 
     def add_green_waiter(self, waiter: Any) -> None:
         """*waiter* (a greenlet) parks until a future of this loop is done."""
@@ -175,15 +193,15 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
 
     def call_soon(
         self,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: Unpack[_Ts],
         context: Context | None = None,
     ) -> asyncio.Handle:
         self._check_closed()
         if self._debug:
             self._check_thread()
-            self._check_callback(callback, "call_soon")  # type: ignore[attr-defined]
-        handle: asyncio.Handle = self._call_soon(callback, args, context)  # type: ignore[attr-defined]
+            self._check_callback(callback, "call_soon")
+        handle: asyncio.Handle = self._call_soon(callback, args, context)
         if handle._source_traceback:  # type: ignore[attr-defined]
             del handle._source_traceback[-1]  # type: ignore[attr-defined]
         # The hot path of every callback-driven program: test the selector's
@@ -196,8 +214,8 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
     def call_at(
         self,
         when: float,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: Unpack[_Ts],
         context: Context | None = None,
     ) -> asyncio.TimerHandle:
         if when is None:
@@ -205,11 +223,11 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         self._check_closed()
         if self._debug:
             self._check_thread()
-            self._check_callback(callback, "call_at")  # type: ignore[attr-defined]
+            self._check_callback(callback, "call_at")
         timer = events.TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:  # type: ignore[attr-defined]
             del timer._source_traceback[-1]  # type: ignore[attr-defined]
-        heapq.heappush(self._scheduled, timer)  # type: ignore[attr-defined]
+        heapq.heappush(self._scheduled, timer)
         timer._scheduled = True  # type: ignore[attr-defined]
         # As in call_soon: call wake() only when the loop is parked.
         if self._hub_selector._waiter is not None:
@@ -217,7 +235,7 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         return timer
 
     def stop(self) -> None:
-        self._stopping = True  # type: ignore[attr-defined]
+        self._stopping = True
         self._wake_selector()
 
     # -- fds closed behind the loop's back ----------------------------------------

@@ -13,18 +13,20 @@ import asyncio
 import sys
 from typing import Any
 
+from . import _hub
+from ._executor import unpatched
 from ._loop import EventLoop
 
 __all__ = ["EventLoopPolicy"]
 
 if sys.version_info >= (3, 14):  # pragma: no cover - no 3.14 on CI yet
     # asyncio.DefaultEventLoopPolicy itself warns on access from 3.14 on.
-    _BasePolicy: Any = asyncio.events._DefaultEventLoopPolicy  # type: ignore[attr-defined]
+    _BasePolicy: Any = asyncio.events._DefaultEventLoopPolicy
 else:
     _BasePolicy = asyncio.DefaultEventLoopPolicy
 
 
-class EventLoopPolicy(_BasePolicy):  # type: ignore[misc]
+class EventLoopPolicy(_BasePolicy):
     """An event loop policy whose loops are :class:`aioeventlet.EventLoop`.
 
     ``asyncio.set_event_loop_policy(aioeventlet.EventLoopPolicy())`` makes
@@ -32,3 +34,28 @@ class EventLoopPolicy(_BasePolicy):  # type: ignore[misc]
     """
 
     _loop_factory = EventLoop
+
+    # asyncio's policy makes a loop only when threading.current_thread() is
+    # threading.main_thread().  Monkey-patched, current_thread() in the main
+    # thread is a new green object, so get_event_loop() would raise there:
+    # then run asyncio's own code against the unpatched threading module.
+    # Unpatched, asyncio's code runs as it is (the unpatched copy of
+    # threading would not know the threads the real one started).
+    def get_event_loop(self) -> asyncio.AbstractEventLoop:
+        if _hub.is_patched("thread"):
+            loop: asyncio.AbstractEventLoop = _get_event_loop_unpatched(self)
+            return loop
+        return super().get_event_loop()
+
+    if sys.version_info < (3, 14):
+
+        def set_event_loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
+            if _hub.is_patched("thread"):
+                _set_event_loop_unpatched(self, loop)
+            else:
+                super().set_event_loop(loop)
+
+
+_get_event_loop_unpatched = unpatched(_BasePolicy.get_event_loop)
+if sys.version_info < (3, 14):
+    _set_event_loop_unpatched = unpatched(_BasePolicy.set_event_loop)

@@ -50,7 +50,8 @@ def _run_3_10(main: Coroutine[Any, Any, _T], debug: bool | None) -> _T:
     try:
         if debug is not None:
             loop.set_debug(debug)
-        return loop.run_until_complete(main)
+        result: _T = loop.run_until_complete(main)
+        return result
     finally:
         try:
             runners._cancel_all_tasks(loop)  # type: ignore[attr-defined]

@@ -29,12 +29,18 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _hub
 from ._hub import POLL_READABLE, POLL_WRITABLE, READ, WRITE, Hub, Listener, Timer
 
 selectors = _hub.original("selectors")
+
+if TYPE_CHECKING:
+    from selectors import BaseSelector as _BaseSelector
+else:
+    # The unpatched module's class: monkey-patching swaps in green selectors.
+    _BaseSelector = selectors.BaseSelector
 
 EVENT_READ: int = selectors.EVENT_READ
 EVENT_WRITE: int = selectors.EVENT_WRITE
@@ -102,7 +108,7 @@ class _FdLost:
         self.selector._on_fd_lost(self.fd)
 
 
-class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
+class HubSelector(_BaseSelector):
     """A selector backed by the eventlet hub of the calling OS thread."""
 
     def __init__(self, hub: Hub, on_fd_lost: FdLostCallback | None = None) -> None:
@@ -387,10 +393,11 @@ class HubSelector(selectors.BaseSelector):  # type: ignore[misc]
         self._events = {}
         keys = self._keys
         result = []
-        for fd, mask in ready.items():
+        for fd, recorded in ready.items():
             key = keys.get(fd)
             if key is not None:
-                mask &= key.events
+                # An event recorded before modify() dropped it is not reported.
+                mask = recorded & key.events
                 if mask:
                     result.append((key, mask))
         return result

@@ -173,20 +173,8 @@ KNOWN_FAILURES: dict[str, Known] = {
     ),
     **_each(
         [
-            "test_events.PolicyTests.test_get_event_loop",
-            "test_events.PolicyTests.test_get_event_loop_calls_set_event_loop",
-            "test_events.TestCGetEventLoop.test_get_event_loop_returns_running_loop2",
-            "test_events.TestPyGetEventLoop.test_get_event_loop_returns_running_loop2",
-            "test_unix_events.PolicyTests.test_child_watcher_replace_mainloop_existing",
-        ],
-        _MAIN_THREAD_CHECK,
-    ),
-    **_each(
-        [
             "test_events.TestCGetEventLoop.test_get_event_loop_new_process",
             "test_events.TestPyGetEventLoop.test_get_event_loop_new_process",
-            # The forked child's get_event_loop() meets the same check.
-            "test_unix_events.TestFork.test_fork_not_share_event_loop",
         ],
         Known(
             _MAIN_THREAD_CHECK.reason,
