@@ -17,6 +17,9 @@ import pytest
 import aioeventlet
 from aioeventlet import _hub
 
+# isort: split
+import eventlet.hubs
+
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
 LOOP_FACTORIES: dict[str, LoopFactory] = {
@@ -27,7 +30,7 @@ LOOP_FACTORIES: dict[str, LoopFactory] = {
 
 def hub_leftovers() -> dict[str, Any]:
     """What the calling thread's eventlet hub still holds: listeners, live timers."""
-    hub = _hub.eventlet.hubs.get_hub()
+    hub = eventlet.hubs.get_hub()
     live_timers = [t for _, t in hub.timers + hub.next_timers if not t.called]
     left: dict[str, Any] = {}
     if hub.listeners[_hub.READ] or hub.listeners[_hub.WRITE]:

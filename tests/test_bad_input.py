@@ -165,14 +165,14 @@ def _closed_fd() -> int:
 SCHEDULING = [
     Case(
         "call_soon(42) in debug",
-        lambda lp: lp.call_soon(42),
-        debug=True,  # type: ignore[arg-type]
+        lambda lp: lp.call_soon(42),  # type: ignore[arg-type]
+        debug=True,
         says="a callable object was expected",
     ),
     Case(
         "call_later(0, 42) in debug",
-        lambda lp: lp.call_later(0, 42),
-        debug=True,  # type: ignore[arg-type]
+        lambda lp: lp.call_later(0, 42),  # type: ignore[arg-type]
+        debug=True,
         says="a callable object was expected",
     ),
     Case("call_at(0, 42) in debug", lambda lp: lp.call_at(0, 42), debug=True),  # type: ignore[arg-type]
@@ -184,8 +184,8 @@ SCHEDULING = [
     ),
     Case(
         "call_soon(42) without debug: the handler hears of it",
-        lambda lp: _run_soon(lp, lambda: lp.call_soon(42)),
-    ),  # type: ignore[arg-type]
+        lambda lp: _run_soon(lp, lambda: lp.call_soon(42)),  # type: ignore[arg-type]
+    ),
     Case("call_later('1', f)", lambda lp: lp.call_later("1", _noop)),  # type: ignore[arg-type]
     Case("call_later(None, f)", lambda lp: lp.call_later(None, _noop)),  # type: ignore[arg-type]
     Case(
@@ -206,8 +206,11 @@ SCHEDULING = [
     Case("call_at(0, f): long past", lambda lp: _at_fired(lp, 0)),
     Case(
         "call_soon(f, context=42)",
-        lambda lp: _run_soon(lp, lambda: lp.call_soon(_noop, context=42)),
-    ),  # type: ignore[arg-type]
+        lambda lp: _run_soon(
+            lp,
+            lambda: lp.call_soon(_noop, context=42),  # type: ignore[arg-type]
+        ),
+    ),
     Case(
         "asyncio.sleep(nan) on the loop",
         lambda lp: lp.run_until_complete(asyncio.sleep(math.nan)),
@@ -229,9 +232,9 @@ SCHEDULING = [
     ),
     Case(
         "call_soon_threadsafe(42) in debug",
-        lambda lp: lp.call_soon_threadsafe(42),
+        lambda lp: lp.call_soon_threadsafe(42),  # type: ignore[arg-type]
         debug=True,
-    ),  # type: ignore[arg-type]
+    ),
 ]
 
 
@@ -299,9 +302,9 @@ FDS = [
     Case("remove_writer('x')", lambda lp: lp.remove_writer("x")),  # type: ignore[arg-type]
     Case(
         "add_reader(fd, 42) in debug",
-        _with_pipe(lambda lp, r, w: lp.add_reader(r, 42)),
+        _with_pipe(lambda lp, r, w: lp.add_reader(r, 42)),  # type: ignore[arg-type]
         debug=True,
-    ),  # type: ignore[arg-type]
+    ),
     Case(
         "add_reader twice on one fd replaces the callback",
         _with_pipe(lambda lp, r, w: (lp.add_reader(r, _noop), lp.add_reader(r, _noop))),
@@ -563,11 +566,11 @@ def test_factories_and_policy_bad_input(no_leaks: Recorder) -> None:
             _error(lambda: aioeventlet.new_event_loop(1)),  # type: ignore[call-arg]
         ),
         "EventLoopPolicy(1)": (
-            _error(lambda: stock_policy_cls(1)),
+            _error(lambda: stock_policy_cls(1)),  # type: ignore[call-arg]
             _error(lambda: policy_cls(1)),
         ),
         "policy.set_event_loop(42)": (
-            _error(lambda: stock_policy_cls().set_event_loop(42)),
+            _error(lambda: stock_policy_cls().set_event_loop(42)),  # type: ignore[arg-type]
             _error(lambda: policy_cls().set_event_loop(42)),
         ),
         "policy.get_event_loop() in a thread without a loop": (
@@ -751,11 +754,11 @@ def test_bridges_bad_input(no_leaks: Recorder) -> None:
         got[name] = _error(call)
 
     try:
-        check("yield_future(42)", lambda: aioeventlet.yield_future(42, loop=loop))
-        check("yield_future(None)", lambda: aioeventlet.yield_future(None))
+        check("yield_future(42)", lambda: aioeventlet.yield_future(42, loop=loop))  # type: ignore[arg-type]
+        check("yield_future(None)", lambda: aioeventlet.yield_future(None))  # type: ignore[arg-type]
         check(
             "yield_future(coroutine function)",
-            lambda: aioeventlet.yield_future(_one, loop=loop),
+            lambda: aioeventlet.yield_future(_one, loop=loop),  # type: ignore[arg-type]
         )
         check(
             "yield_future(coro) with no loop running",

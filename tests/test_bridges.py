@@ -347,7 +347,12 @@ def test_yield_future_runs_a_stopped_loop_in_the_calling_greenthread() -> None:
         assert yield_future(fut) == "later"
         # And from a greenthread, with others running meanwhile.
         log: list[str] = []
-        ticker = eventlet.spawn(lambda: [log.append("tick"), eventlet.sleep(0)])
+
+        def tick() -> None:
+            log.append("tick")
+            eventlet.sleep(0)
+
+        ticker = eventlet.spawn(tick)
         result = eventlet.spawn(yield_future, slow_add(2, 2), loop).wait()
         ticker.wait()
         assert result == 4
@@ -443,7 +448,7 @@ def test_killing_the_waiter_leaves_a_future_passed_in_alone() -> None:
             await asyncio.sleep(0.01)
             gt.kill()
             assert not awaited.done()
-            callbacks = awaited._callbacks or []  # type: ignore[attr-defined]
+            callbacks = awaited._callbacks or []  # type: ignore[attr-defined, unused-ignore]
             assert not [cb for cb, _ in callbacks if isinstance(cb, _GreenWake)]
         fut.set_result("still usable")
         gate.set_result(3)
@@ -526,7 +531,8 @@ def test_a_stray_switch_does_not_end_the_wait() -> None:
         await asyncio.sleep(0.01)
         assert not waiting.done()
         fut.set_result(7)
-        return await waiting
+        result: int = await waiting
+        return result
 
     assert run(main()) == 7
 
@@ -615,7 +621,7 @@ def test_killing_the_waiter_before_the_factory_ran_closes_the_coroutine() -> Non
     async def main() -> None:
         loop = asyncio.get_running_loop()
         loop.set_task_factory(
-            lambda loop, coro, **kw: asyncio.Task(coro, loop=loop, **kw)  # type: ignore[arg-type]
+            lambda loop, coro, **kw: asyncio.Task(coro, loop=loop, **kw)  # type: ignore[arg-type, unused-ignore]
         )
         try:
             gt = eventlet.spawn(yield_future, coro, loop)
@@ -1166,7 +1172,8 @@ def test_shield_keeps_the_greenthread_running() -> None:
         assert not gt.dead
         assert not fut.done()
         release.send("shielded")
-        return await fut
+        result: str = await fut
+        return result
 
     assert run(main()) == "shielded"
 

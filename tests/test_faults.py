@@ -418,7 +418,12 @@ def test_fd_reused_by_plain_os_call_is_not_a_hang(no_leaks: Recorder) -> None:
         r, w = os.pipe()
         assert r == fd
         fut = loop.create_future()
-        loop.add_reader(r, lambda: fut.done() or fut.set_result(os.read(r, 10)))
+
+        def read_once() -> None:
+            if not fut.done():
+                fut.set_result(os.read(r, 10))
+
+        loop.add_reader(r, read_once)
         os.write(w, b"new")
         got = loop.run_until_complete(asyncio.wait_for(fut, 2))
         loop.remove_reader(r)
@@ -928,10 +933,10 @@ def test_exceptions_cross_both_bridges(no_leaks: Recorder) -> None:
                 await aioeventlet.wrap_greenthread(eventlet.spawn(green_fails, exc))
             except BaseException as got:
                 seen.append(f"coroutine got {type(got).__name__}({got})")
-        for exc in (_Boom("c"), _BaseBoom("c"), asyncio.CancelledError("c")):
+        for raised in (_Boom("c"), _BaseBoom("c"), asyncio.CancelledError("c")):
             seen.append(
                 await aioeventlet.wrap_greenthread(
-                    eventlet.spawn(green_waits, loop, exc)
+                    eventlet.spawn(green_waits, loop, raised)
                 )
             )
         return seen

@@ -169,7 +169,7 @@ def test_closing_loop_with_running_child_closes_its_pidfd() -> None:
 
     proc = loop.run_until_complete(start())
     proc.kill()
-    transport = proc._transport  # type: ignore[attr-defined]
+    transport = proc._transport  # type: ignore[attr-defined, unused-ignore]
     transport.close()
     loop.close()
     transport._proc.wait(20)
@@ -218,7 +218,7 @@ def test_child_watcher_set_by_program_is_used() -> None:
     asyncio (CPython's test_subprocess checks the same)."""
     import aioeventlet
 
-    watcher = mock.create_autospec(asyncio.AbstractChildWatcher)  # type: ignore[attr-defined]
+    watcher = mock.create_autospec(asyncio.AbstractChildWatcher)  # type: ignore[attr-defined, unused-ignore]
     # 3.10-3.11 ask the watcher __enter__ returned, 3.12-3.13 the watcher.
     watcher.is_active.return_value = False
     watcher.__enter__.return_value.is_active.return_value = False

@@ -69,7 +69,12 @@ def test_executor_result_wakes_loop_at_once(loop: asyncio.AbstractEventLoop) -> 
 
     async def main() -> None:
         far = loop.call_later(30, log.append, "timer")
-        log.append(await asyncio.to_thread(lambda: (time.sleep(0.02), "result")[1]))
+
+        def blocking() -> str:
+            time.sleep(0.02)
+            return "result"
+
+        log.append(await asyncio.to_thread(blocking))
         far.cancel()
 
     loop.run_until_complete(main())

@@ -87,7 +87,7 @@ if ARGS.loop == "aioeventlet":
     # set_event_loop_policy(None)): pointing that name at ours makes every
     # asyncio.new_event_loop(), asyncio.run() and Runner loop an aioeventlet
     # one, resets included, without touching the test modules.
-    asyncio.DefaultEventLoopPolicy = aioeventlet.EventLoopPolicy  # type: ignore[misc]
+    asyncio.DefaultEventLoopPolicy = aioeventlet.EventLoopPolicy  # type: ignore[misc, unused-ignore]
     asyncio.set_event_loop_policy(None)
 else:
     LoopClass = asyncio.SelectorEventLoop
@@ -251,8 +251,8 @@ def main() -> None:
         # (new_loop() hooks in test_buffered_proto, test_server, test_sslproto;
         # setUp in test_unix_events), always without a selector argument:
         # aioeventlet.EventLoop is one, so they get it.
-        asyncio.SelectorEventLoop = LoopClass  # type: ignore[misc]
-        asyncio.unix_events.SelectorEventLoop = LoopClass  # type: ignore[attr-defined]
+        asyncio.SelectorEventLoop = LoopClass  # type: ignore[misc, unused-ignore]
+        asyncio.unix_events.SelectorEventLoop = LoopClass  # type: ignore[attr-defined, unused-ignore]
         if hasattr(asyncio, "EventLoop"):
             # 3.13+: asyncio.EventLoop, "the platform's default loop class",
             # is what test_runners passes as loop_factory.

@@ -49,9 +49,9 @@ def module_runs(
 
     # Only the modules whose tests were selected (pytest -k, or a node id).
     selected = {
-        item.callspec.params["module"]
+        str(item.callspec.params["module"])
         for item in request.session.items
-        if getattr(item, "originalname", None) == "test_module"
+        if isinstance(item, pytest.Function) and item.originalname == "test_module"
     }
     with ThreadPoolExecutor(max_workers=JOBS) as pool:
         # Longest first, so that the two workers finish together.

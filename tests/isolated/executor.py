@@ -30,7 +30,8 @@ async def main() -> None:
     def meet() -> int:
         barrier.wait()
         real_sleep(0.05)  # a real blocking call
-        return real_threading.get_native_id()
+        native_id: int = real_threading.get_native_id()
+        return native_id
 
     threads = await asyncio.gather(*(asyncio.to_thread(meet) for _ in range(WORKERS)))
     print(f"parallel={len(set(threads))}")
@@ -44,7 +45,8 @@ async def main() -> None:
 
     def blocked() -> bool:
         started.release()
-        return release.wait(20)
+        released: bool = release.wait(20)
+        return released
 
     def green_ticker() -> None:
         while not release.is_set():

@@ -51,9 +51,13 @@ async def main() -> None:
     # time.sleep in a coroutine: patched, it waits greenly (other greenthreads
     # run); unpatched, it blocks the thread as with asyncio.
     ticks: list[int] = []
-    gt = eventlet.spawn(
-        lambda: [ticks.append(i) or eventlet.sleep(0) for i in range(3)]
-    )
+
+    def tick() -> None:
+        for i in range(3):
+            ticks.append(i)
+            eventlet.sleep(0)
+
+    gt = eventlet.spawn(tick)
     time.sleep(0.05)
     print(f"time_sleep_lets_greenthreads_run={len(ticks) > 0}")
     gt.wait()
@@ -62,7 +66,7 @@ async def main() -> None:
 aioeventlet.run(main())
 # No global side effect: asyncio's own classes still read the process's modules.
 unix_events = sys.modules["asyncio.unix_events"]
-read_ready = unix_events._UnixReadPipeTransport._read_ready  # type: ignore[attr-defined]
+read_ready = unix_events._UnixReadPipeTransport._read_ready  # type: ignore[attr-defined, unused-ignore]
 print(f"asyncio_untouched={read_ready.__globals__['os'] is sys.modules['os']}")
 # A stock asyncio loop still runs in the same process.
 print(f"stock_loop={asyncio.run(asyncio.sleep(0, 'ok'))}")

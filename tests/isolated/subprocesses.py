@@ -32,7 +32,7 @@ async def main() -> None:
         stdout=PIPE,
     )
     out, err = await proc.communicate(b"hello")
-    print(f"communicate={out.strip().decode()},{err},{proc.returncode}")
+    print(f"communicate={out.strip().decode()},{err!r},{proc.returncode}")
 
     # shell, stderr, many at once.
     procs = [

@@ -24,17 +24,22 @@ import resource
 import sys
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import greenlet
+import pluggy
 import pytest
 
 # aioeventlet first: it imports eventlet with its deprecation warning filtered.
 import aioeventlet
 from aioeventlet import _hub
+
+# isort: split
+import eventlet
+import eventlet.hubs
 
 _threading = _hub.original("threading")
 
@@ -90,7 +95,7 @@ def _open_fds() -> dict[int, str]:
 
 
 def _hub_state() -> tuple[dict[str, dict[int, Any]], list[Any]]:
-    hub = _hub.eventlet.hubs.get_hub()
+    hub = eventlet.hubs.get_hub()
     listeners = {
         "read": dict(hub.listeners[_hub.READ]),
         "write": dict(hub.listeners[_hub.WRITE]),
@@ -100,7 +105,7 @@ def _hub_state() -> tuple[dict[str, dict[int, Any]], list[Any]]:
 
 
 def _live_greenlets() -> list[greenlet.greenlet]:
-    hub_greenlet = _hub.eventlet.hubs.get_hub().greenlet
+    hub_greenlet = eventlet.hubs.get_hub().greenlet
     return [
         obj
         for obj in gc.get_objects()
@@ -140,7 +145,7 @@ class LeakCheck:
     def __init__(self) -> None:
         # The hub (and its epoll fd) exists before the snapshot, so that a
         # test that happens to create it first is not blamed for it.
-        _hub.eventlet.hubs.get_hub()
+        eventlet.hubs.get_hub()
         gc.collect()
         self.fds = _open_fds()
         listeners, timers = _hub_state()
@@ -186,7 +191,7 @@ class LeakCheck:
             if not found.count() or time.monotonic() > deadline:
                 return found
             # Let the hub run (greenthreads end) and OS threads exit.
-            _hub.eventlet.sleep(0.01)
+            eventlet.sleep(0.01)
 
 
 # -- results ---------------------------------------------------------------------
@@ -229,7 +234,7 @@ class ReliabilityPlugin:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Iterator[None]:
+    ) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
         outcome = yield
         if item.nodeid not in self.tests:
             return
@@ -251,10 +256,10 @@ class ReliabilityPlugin:
             "seed": seed(),
             "python": platform.python_version(),
             "implementation": sys.implementation.name,
-            "eventlet": _hub.eventlet.__version__,
+            "eventlet": eventlet.__version__,
             "greenlet": greenlet.__version__,
             "aioeventlet": aioeventlet.__version__,
-            "hub": type(_hub.eventlet.hubs.get_hub()).__module__,
+            "hub": type(eventlet.hubs.get_hub()).__module__,
             "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "tests": {
                 nodeid: {

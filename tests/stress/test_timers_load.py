@@ -108,6 +108,10 @@ async def _scenario(  # noqa: PLR0915 - one scenario, kept in one place to read
         eventlet.spawn_after(rng.uniform(0, SPAN), eventlet_timer, i)
     log.expected += EVENTLET_TIMERS
 
+    def note(into: list[int], item: int) -> None:
+        into.append(item)
+        seen_one()
+
     # -- greenthreads sleeping, then waking the loop with call_soon --------------
     def sleeper(g: int, delays: list[float]) -> None:
         wakes = log.green_wakes.setdefault(g, [])
@@ -116,7 +120,7 @@ async def _scenario(  # noqa: PLR0915 - one scenario, kept in one place to read
             eventlet.sleep(delay)
             if loop.time() - before < delay - resolution:
                 log.short_sleeps += 1
-            loop.call_soon(lambda k=k: (wakes.append(k), seen_one()))
+            loop.call_soon(note, wakes, k)
 
     greenthreads = [
         eventlet.spawn(sleeper, g, [rng.uniform(0, 0.02) for _ in range(SLEEPS)])
@@ -137,7 +141,7 @@ async def _scenario(  # noqa: PLR0915 - one scenario, kept in one place to read
     def poster(t: int) -> None:
         calls = log.thread_calls.setdefault(t, [])
         for n in range(THREAD_CALLS):
-            loop.call_soon_threadsafe(lambda n=n: (calls.append(n), seen_one()))
+            loop.call_soon_threadsafe(note, calls, n)
 
     threads = [threading.Thread(target=poster, args=(t,)) for t in range(THREADS)]
     for thread in threads:

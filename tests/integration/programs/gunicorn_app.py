@@ -22,7 +22,7 @@ import eventlet
 import eventlet.event
 import eventlet.patcher
 import eventlet.semaphore
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 
 import aioeventlet
 
@@ -72,21 +72,21 @@ async def loop_facts() -> dict[str, object]:
 
 
 @app.get("/squares")
-def view_squares() -> object:
+def view_squares() -> Response:
     n = int(request.args["n"])
     eventlet.sleep(0)  # green code in the same view, before the asyncio part
     return jsonify({"n": n, "squares": aioeventlet.run(squares(n)), "pid": os.getpid()})
 
 
 @app.get("/relay")
-def view_relay() -> object:
+def view_relay() -> Response:
     n = int(request.args["n"])
     base = request.host_url.rstrip("/")
     return jsonify(aioeventlet.run(relay(base, n)))
 
 
 @app.get("/shared")
-def view_shared() -> object:
+def view_shared() -> Response:
     n = int(request.args["n"])
     base = request.host_url.rstrip("/")
     answer = aioeventlet.yield_future(relay(base, n), loop=shared_loop())
@@ -94,7 +94,7 @@ def view_shared() -> object:
 
 
 @app.get("/info")
-def view_info() -> object:
+def view_info() -> Response:
     facts = aioeventlet.run(loop_facts())
     facts["socket_patched"] = eventlet.patcher.is_monkey_patched("socket")
     facts["thread_patched"] = eventlet.patcher.is_monkey_patched("thread")

@@ -57,7 +57,9 @@ async def main() -> dict[str, object]:
         lengths = await asyncio.gather(*writers)
         lists = [await r.lrange(f"green:{n}", 0, -1) for n in range(10)]
         async with r.pipeline(transaction=True) as pipe:
-            pipe.get("async:total").incrby("async:total", 1000).get("async:total")
+            pipe.get("async:total")
+            pipe.incrby("async:total", 1000)
+            pipe.get("async:total")
             pipeline = await pipe.execute()
 
         pubsub = r.pubsub()
@@ -65,13 +67,13 @@ async def main() -> dict[str, object]:
         await pubsub.get_message(timeout=5)  # the subscribe confirmation
         # A greenthread publishes with the blocking client; the coroutine listens.
         publisher = aioeventlet.wrap_greenthread(eventlet.spawn(green_publisher))
-        received = []
+        received: list[str] = []
         while len(received) < 5:
             msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
             if msg is not None:
                 received.append(msg["data"])
         receivers = await publisher
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
     return {
         "lengths": lengths,
         "lists": lists,
