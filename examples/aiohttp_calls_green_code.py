@@ -14,7 +14,10 @@ To be self-contained, the example also runs the legacy inventory server (a
 green TCP server) and sends 12 concurrent requests to the aiohttp app.
 """
 
+from __future__ import annotations
+
 import asyncio
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -33,10 +36,10 @@ STOCK = {"apple": 12, "pear": 0, "plum": 7, "fig": 3}
 # -- legacy green code, unchanged -------------------------------------------------
 
 
-def inventory_server(listener):
+def inventory_server(listener: Any) -> None:
     """The legacy inventory service: one line in ("apple"), one line out ("12")."""
 
-    def handle(conn):
+    def handle(conn: Any) -> None:
         with conn, conn.makefile("rw") as stream:
             for line in stream:
                 eventlet.sleep(0.02)  # the legacy service is slow
@@ -51,21 +54,21 @@ def inventory_server(listener):
 class InventoryClient:
     """Legacy client: green sockets, a green connection pool, blocking style."""
 
-    def __init__(self, address, size=4):
+    def __init__(self, address: tuple[str, int], size: int = 4) -> None:
         self.address = address
         self.pool = eventlet.pools.Pool(max_size=size, create=self._connect)
 
-    def _connect(self):
+    def _connect(self) -> tuple[Any, Any]:
         sock = eventlet.connect(self.address)
         return sock, sock.makefile("rw")
 
-    def in_stock(self, item):
+    def in_stock(self, item: str) -> int:
         with self.pool.item() as (_, stream):
             stream.write(item + "\n")
             stream.flush()
             return int(stream.readline())
 
-    def close(self):
+    def close(self) -> None:
         while self.pool.free_items:
             sock, stream = self.pool.free_items.popleft()
             stream.close()
@@ -77,7 +80,7 @@ class InventoryClient:
 INVENTORY = web.AppKey("inventory", InventoryClient)
 
 
-async def handle_item(request):
+async def handle_item(request: web.Request) -> web.Response:
     item = request.match_info["item"]
     inventory = request.app[INVENTORY]
     # Run the legacy call in a greenthread, await its result as a future.
@@ -85,7 +88,7 @@ async def handle_item(request):
     return web.json_response({"item": item, "in_stock": count, "available": count > 0})
 
 
-async def main():
+async def main() -> None:
     listener = eventlet.listen(("127.0.0.1", 0))
     legacy = eventlet.spawn(inventory_server, listener)
 
@@ -101,9 +104,10 @@ async def main():
     items = ["apple", "pear", "plum", "fig"] * 3
     async with aiohttp.ClientSession(f"http://{host}:{port}") as session:
 
-        async def ask(item):
+        async def ask(item: str) -> dict[str, Any]:
             async with session.get(f"/items/{item}") as resp:
-                return await resp.json()
+                answer: dict[str, Any] = await resp.json()
+                return answer
 
         for answer in await asyncio.gather(*(ask(item) for item in items)):
             state = "available" if answer["available"] else "sold out"

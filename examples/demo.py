@@ -17,6 +17,7 @@ it waits, so the greenthreads run, and the greenthreads' I/O wakes the loop.
 
 import asyncio
 import time
+from typing import Any
 
 # aioeventlet before eventlet: it imports eventlet without eventlet's
 # deprecation notice.
@@ -35,7 +36,7 @@ def log(side: str, text: str) -> None:
 # -- green side: plain eventlet code ------------------------------------------------
 
 
-def handle_connection(conn, served: list) -> None:
+def handle_connection(conn: Any, served: list[str]) -> None:
     with conn, conn.makefile("rw") as stream:
         for line in stream:
             op, a, b = line.split()
@@ -47,13 +48,13 @@ def handle_connection(conn, served: list) -> None:
             stream.flush()
 
 
-def green_server(listener, served: list) -> None:
+def green_server(listener: Any, served: list[str]) -> None:
     while True:
         conn, _ = listener.accept()
         eventlet.spawn(handle_connection, conn, served)
 
 
-def heartbeat(ticks: list) -> None:
+def heartbeat(ticks: list[float]) -> None:
     while True:
         ticks.append(time.monotonic())
         eventlet.sleep(0.02)
@@ -71,7 +72,7 @@ def green_report(total: int) -> str:
 # -- asyncio side: coroutines on the aioeventlet loop -------------------------------
 
 
-async def client(name: str, port: int, requests: list) -> list:
+async def client(name: str, port: int, requests: list[str]) -> list[int]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     answers = []
     for request in requests:
@@ -93,8 +94,8 @@ async def async_verdict(total: int) -> str:
 
 async def main() -> None:
     started = time.monotonic()
-    served: list = []
-    ticks: list = []
+    served: list[str] = []
+    ticks: list[float] = []
     listener = eventlet.listen(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     server = eventlet.spawn(green_server, listener, served)

@@ -14,8 +14,12 @@ To be self-contained, the example serves a small "upstream" weather API too
 (eventlet.wsgi again) and sends 20 concurrent requests to the service.
 """
 
+from __future__ import annotations
+
 import json
 import urllib.parse
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -28,15 +32,20 @@ import eventlet
 import eventlet.wsgi
 from eventlet.green.urllib import request as green_urllib
 
+# The WSGI callable's types, kept loose: eventlet.wsgi is untyped.
+Environ = dict[str, Any]
+StartResponse = Callable[..., object]
+WSGIApp = Callable[[Environ, StartResponse], list[bytes]]
+
 TEMPERATURES = {"paris": 14, "oslo": -3, "lima": 19, "cairo": 31}
 
 
 class NoAccessLog:
-    def write(self, text):
+    def write(self, text: str) -> None:
         pass
 
 
-def upstream_app(environ, start_response):
+def upstream_app(environ: Environ, start_response: StartResponse) -> list[bytes]:
     """The upstream API the service depends on (slow on purpose)."""
     city = environ["PATH_INFO"].strip("/")
     eventlet.sleep(0.05)
@@ -47,14 +56,15 @@ def upstream_app(environ, start_response):
 # -- the asyncio part of the service --------------------------------------------
 
 
-async def fetch_weather(client, city):
+async def fetch_weather(client: httpx.AsyncClient, city: str) -> dict[str, Any]:
     response = await client.get(f"/{city}")
     response.raise_for_status()
-    return response.json()
+    weather: dict[str, Any] = response.json()
+    return weather
 
 
-def make_service(loop, client):
-    def service_app(environ, start_response):
+def make_service(loop: aioeventlet.EventLoop, client: httpx.AsyncClient) -> WSGIApp:
+    def service_app(environ: Environ, start_response: StartResponse) -> list[bytes]:
         """Green WSGI code; the upstream call is asyncio (httpx)."""
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
         city = query["city"][0]
@@ -67,13 +77,13 @@ def make_service(loop, client):
     return service_app
 
 
-def serve(app):
+def serve(app: WSGIApp) -> tuple[Any, str]:
     sock = eventlet.listen(("127.0.0.1", 0))
     gt = eventlet.spawn(eventlet.wsgi.server, sock, app, log=NoAccessLog())
     return gt, f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-def main():
+def main() -> None:
     upstream, upstream_url = serve(upstream_app)
 
     # One loop for the whole service, in its own greenthread.
@@ -83,10 +93,11 @@ def main():
     service, service_url = serve(make_service(loop, client))
 
     # 20 concurrent clients of the service (green urllib).
-    def ask(city):
+    def ask(city: str) -> str:
         query = urllib.parse.urlencode({"city": city})
         with green_urllib.urlopen(f"{service_url}/?{query}", timeout=10) as resp:
-            return resp.read().decode().strip()
+            answer: str = resp.read().decode().strip()
+            return answer
 
     cities = list(TEMPERATURES) * 5
     pool = eventlet.GreenPool(len(cities))

@@ -17,6 +17,8 @@ steps print the same answers.
 import asyncio
 import json
 import sys
+from collections.abc import Callable
+from typing import Any
 
 # aioeventlet before eventlet: it imports eventlet without eventlet's
 # deprecation notice.
@@ -32,19 +34,24 @@ DISCOUNTS = {"ada": 10, "grace": 50}
 
 
 # Legacy code: green, blocking style.
-def load_orders(customer):
+def load_orders(customer: str) -> list[float]:
     eventlet.sleep(0.01)  # a green database query
     return ORDERS[customer]
 
 
 # New code: a coroutine (an asyncio client of the pricing service, say).
-async def discount_percent(customer):
+async def discount_percent(customer: str) -> int:
     await asyncio.sleep(0.01)
     return DISCOUNTS.get(customer, 0)
 
 
-def make_app(loop):
-    def app(environ, start_response):
+# The WSGI callable's types, kept loose: eventlet.wsgi is untyped.
+StartResponse = Callable[..., object]
+WSGIApp = Callable[[dict[str, Any], StartResponse], list[bytes]]
+
+
+def make_app(loop: aioeventlet.EventLoop) -> WSGIApp:
+    def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         customer = environ["PATH_INFO"].rsplit("/", 1)[1]
         orders = load_orders(customer)
         discount = aioeventlet.yield_future(discount_percent(customer), loop=loop)
@@ -62,7 +69,7 @@ def make_app(loop):
     return app
 
 
-def describe(answer):
+def describe(answer: dict[str, Any]) -> str:
     return (
         f"{answer['customer']}: {answer['orders']} orders, total "
         f"{answer['total']:.2f}, discount {answer['discount']}%, "
@@ -71,11 +78,11 @@ def describe(answer):
 
 
 class NoAccessLog:
-    def write(self, text):
+    def write(self, text: str) -> None:
         pass
 
 
-def main():
+def main() -> None:
     loop = aioeventlet.new_event_loop()
     loop_gt = eventlet.spawn(loop.run_forever)  # parks only this greenthread
 
@@ -84,9 +91,10 @@ def main():
     server = eventlet.spawn(eventlet.wsgi.server, sock, app, log=NoAccessLog())
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/orders/"
 
-    def ask(customer):
+    def ask(customer: str) -> dict[str, Any]:
         with green_urllib.urlopen(url + customer, timeout=10) as resp:
-            return json.loads(resp.read())
+            answer: dict[str, Any] = json.loads(resp.read())
+            return answer
 
     pool = eventlet.GreenPool()
     for answer in pool.imap(ask, sorted(ORDERS)):

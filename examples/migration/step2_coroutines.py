@@ -14,6 +14,7 @@ Step 3 rewrites the last green function and drops eventlet.
 
 import asyncio
 import sys
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -30,17 +31,17 @@ DISCOUNTS = {"ada": 10, "grace": 50}
 
 
 # Legacy code, unchanged since step 1: green, blocking style.
-def load_orders(customer):
+def load_orders(customer: str) -> list[float]:
     eventlet.sleep(0.01)  # a green database query
     return ORDERS[customer]
 
 
-async def discount_percent(customer):
+async def discount_percent(customer: str) -> int:
     await asyncio.sleep(0.01)
     return DISCOUNTS.get(customer, 0)
 
 
-async def handle_orders(request):
+async def handle_orders(request: web.Request) -> web.Response:
     customer = request.match_info["customer"]
     orders = await aioeventlet.wrap_greenthread(eventlet.spawn(load_orders, customer))
     discount = await discount_percent(customer)
@@ -56,7 +57,7 @@ async def handle_orders(request):
     )
 
 
-def describe(answer):
+def describe(answer: dict[str, Any]) -> str:
     return (
         f"{answer['customer']}: {answer['orders']} orders, total "
         f"{answer['total']:.2f}, discount {answer['discount']}%, "
@@ -64,7 +65,7 @@ def describe(answer):
     )
 
 
-async def main():
+async def main() -> None:
     app = web.Application()
     app.router.add_get("/orders/{customer}", handle_orders)
     runner = web.AppRunner(app)
@@ -75,9 +76,10 @@ async def main():
 
     async with aiohttp.ClientSession(f"http://{host}:{port}") as session:
 
-        async def ask(customer):
+        async def ask(customer: str) -> dict[str, Any]:
             async with session.get(f"/orders/{customer}") as resp:
-                return await resp.json()
+                answer: dict[str, Any] = await resp.json()
+                return answer
 
         for answer in await asyncio.gather(*(ask(c) for c in sorted(ORDERS))):
             print(describe(answer))

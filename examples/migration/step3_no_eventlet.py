@@ -11,6 +11,7 @@ steps 1 and 2.
 
 import asyncio
 import sys
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -19,17 +20,17 @@ ORDERS = {"ada": [20.0, 15.5, 24.5], "alan": [99.0], "grace": [5.0, 5.0]}
 DISCOUNTS = {"ada": 10, "grace": 50}
 
 
-async def load_orders(customer):
+async def load_orders(customer: str) -> list[float]:
     await asyncio.sleep(0.01)  # an asyncio database query
     return ORDERS[customer]
 
 
-async def discount_percent(customer):
+async def discount_percent(customer: str) -> int:
     await asyncio.sleep(0.01)
     return DISCOUNTS.get(customer, 0)
 
 
-async def handle_orders(request):
+async def handle_orders(request: web.Request) -> web.Response:
     customer = request.match_info["customer"]
     orders = await load_orders(customer)
     discount = await discount_percent(customer)
@@ -45,7 +46,7 @@ async def handle_orders(request):
     )
 
 
-def describe(answer):
+def describe(answer: dict[str, Any]) -> str:
     return (
         f"{answer['customer']}: {answer['orders']} orders, total "
         f"{answer['total']:.2f}, discount {answer['discount']}%, "
@@ -53,7 +54,7 @@ def describe(answer):
     )
 
 
-async def main():
+async def main() -> None:
     app = web.Application()
     app.router.add_get("/orders/{customer}", handle_orders)
     runner = web.AppRunner(app)
@@ -64,9 +65,10 @@ async def main():
 
     async with aiohttp.ClientSession(f"http://{host}:{port}") as session:
 
-        async def ask(customer):
+        async def ask(customer: str) -> dict[str, Any]:
             async with session.get(f"/orders/{customer}") as resp:
-                return await resp.json()
+                answer: dict[str, Any] = await resp.json()
+                return answer
 
         for answer in await asyncio.gather(*(ask(c) for c in sorted(ORDERS))):
             print(describe(answer))
