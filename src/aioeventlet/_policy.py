@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import types
 from typing import Any
 
 from . import _hub
@@ -35,25 +36,32 @@ class EventLoopPolicy(_BasePolicy):
 
     _loop_factory = EventLoop
 
-    # asyncio's policy makes a loop only when threading.current_thread() is
-    # threading.main_thread().  Monkey-patched, current_thread() in the main
-    # thread is a new green object, so get_event_loop() would raise there:
-    # then run asyncio's own code against the unpatched threading module.
-    # Unpatched, asyncio's code runs as it is (the unpatched copy of
-    # threading would not know the threads the real one started).
-    def get_event_loop(self) -> asyncio.AbstractEventLoop:
-        if _hub.is_patched("thread"):
-            loop: asyncio.AbstractEventLoop = _get_event_loop_unpatched(self)
-            return loop
-        return super().get_event_loop()
-
-    if sys.version_info < (3, 14):
-
-        def set_event_loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
-            if _hub.is_patched("thread"):
-                _set_event_loop_unpatched(self, loop)
-            else:
-                super().set_event_loop(loop)
+    def __init__(self) -> None:
+        super().__init__()
+        # asyncio's policy makes a loop only when threading.current_thread() is
+        # threading.main_thread().  Monkey-patched, current_thread() in the
+        # main thread is a new green object, so get_event_loop() would raise
+        # there: then run asyncio's own code against the unpatched threading
+        # module.  Bound on the instance rather than wrapped, because asyncio
+        # attributes its deprecation warnings to the first caller outside
+        # asyncio, which a wrapper's frame would be.  Unpatched, asyncio's code
+        # runs as it is (an unpatched copy of threading would not know the
+        # threads the real one started).
+        # A subclass's own override is left alone.
+        if not _hub.is_patched("thread"):
+            return
+        cls = type(self)
+        if cls.get_event_loop is _BasePolicy.get_event_loop:
+            self.get_event_loop = types.MethodType(  # type: ignore[method-assign]
+                _get_event_loop_unpatched, self
+            )
+        if (
+            sys.version_info < (3, 14)
+            and cls.set_event_loop is _BasePolicy.set_event_loop
+        ):
+            self.set_event_loop = types.MethodType(  # type: ignore[method-assign]
+                _set_event_loop_unpatched, self
+            )
 
 
 _get_event_loop_unpatched = unpatched(_BasePolicy.get_event_loop)
