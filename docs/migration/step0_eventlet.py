@@ -5,18 +5,20 @@ A line server: each line is a name, the reply greets it with a title that a
 example is self-contained.
 """
 
+from typing import Any
+
 import eventlet
 
 TITLES = {"ada": "Countess", "alan": "Dr"}
 NAMES = ["ada", "alan", "grace"]
 
 
-def lookup_title(name):
+def lookup_title(name: str) -> str:
     eventlet.sleep(0.01)  # stands in for a green database call
     return TITLES.get(name, "Ms")
 
 
-def handle(conn):
+def handle(conn: Any) -> None:
     with conn, conn.makefile("rw") as stream:
         for line in stream:
             name = line.strip()
@@ -24,13 +26,13 @@ def handle(conn):
             stream.flush()
 
 
-def serve(server):
+def serve(server: Any) -> None:
     while True:
         conn, _ = server.accept()
         eventlet.spawn(handle, conn)
 
 
-def client(port, names):
+def client(port: int, names: list[str]) -> list[str]:
     with eventlet.connect(("127.0.0.1", port)) as conn, conn.makefile("rw") as stream:
         replies = []
         for name in names:
@@ -40,7 +42,7 @@ def client(port, names):
         return replies
 
 
-def main():
+def main() -> None:
     server = eventlet.listen(("127.0.0.1", 0))
     acceptor = eventlet.spawn(serve, server)
     for reply in client(server.getsockname()[1], NAMES):

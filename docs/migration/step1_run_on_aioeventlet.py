@@ -6,20 +6,25 @@ client through aioeventlet.to_green().
 """
 
 import asyncio
+from typing import Any
 
+# aioeventlet before eventlet: it imports eventlet without eventlet's
+# deprecation notice.
 import aioeventlet
+
+# isort: split
 import eventlet
 
 TITLES = {"ada": "Countess", "alan": "Dr"}
 NAMES = ["ada", "alan", "grace"]
 
 
-def lookup_title(name):
+def lookup_title(name: str) -> str:
     eventlet.sleep(0.01)  # stands in for a green database call
     return TITLES.get(name, "Ms")
 
 
-def handle(conn):
+def handle(conn: Any) -> None:
     with conn, conn.makefile("rw") as stream:
         for line in stream:
             name = line.strip()
@@ -27,13 +32,13 @@ def handle(conn):
             stream.flush()
 
 
-def serve(server):
+def serve(server: Any) -> None:
     while True:
         conn, _ = server.accept()
         eventlet.spawn(handle, conn)
 
 
-def client(port, names):
+def client(port: int, names: list[str]) -> list[str]:
     with eventlet.connect(("127.0.0.1", port)) as conn, conn.makefile("rw") as stream:
         replies = []
         for name in names:
@@ -43,7 +48,7 @@ def client(port, names):
         return replies
 
 
-async def main():
+async def main() -> None:
     server = eventlet.listen(("127.0.0.1", 0))
     acceptor = eventlet.spawn(serve, server)
     # The greenthreads run while this coroutine awaits.

@@ -8,26 +8,29 @@ TITLES = {"ada": "Countess", "alan": "Dr"}
 NAMES = ["ada", "alan", "grace"]
 
 
-async def lookup_title(name):
+async def lookup_title(name: str) -> str:
     await asyncio.sleep(0.01)  # stands in for an asyncio database call
     return TITLES.get(name, "Ms")
 
 
-HANDLERS = set()  # running connection handlers, awaited before shutdown
+# Running connection handlers, awaited before shutdown.
+HANDLERS: set[asyncio.Task[None]] = set()
 
 
-async def handle(reader, writer):
-    HANDLERS.add(asyncio.current_task())
+async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    task = asyncio.current_task()
+    assert task is not None  # a handler runs in a task
+    HANDLERS.add(task)
     async for line in reader:
         name = line.decode().strip()
         writer.write(f"hello {await lookup_title(name)} {name}\n".encode())
         await writer.drain()
     writer.close()
     await writer.wait_closed()
-    HANDLERS.discard(asyncio.current_task())
+    HANDLERS.discard(task)
 
 
-async def client(port, names):
+async def client(port: int, names: list[str]) -> list[str]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     replies = []
     for name in names:
@@ -39,7 +42,7 @@ async def client(port, names):
     return replies
 
 
-async def main():
+async def main() -> None:
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     async with server:
         port = server.sockets[0].getsockname()[1]
