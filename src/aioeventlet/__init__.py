@@ -4,11 +4,9 @@ asyncio code and eventlet greenthreads share one process and one thread, and
 call each other through :func:`yield_future` and :func:`wrap_greenthread`.
 """
 
-from __future__ import annotations
-
-import sys
-import warnings
-from typing import Any
+# Imported under private names: dir(aioeventlet) shows only the public API.
+import sys as _sys
+import warnings as _warnings
 
 from ._bridges import to_green as to_green
 from ._bridges import wrap_greenthread as wrap_greenthread
@@ -41,12 +39,12 @@ for _name in (
 del _name
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> type:
     # EventLoopPolicy is imported on first use: on Python 3.14+ asyncio
     # deprecates policies, and only code that asks for one should hear of it.
     if name == "EventLoopPolicy":
-        if sys.version_info >= (3, 14):  # pragma: no cover - no 3.14 here yet
-            warnings.warn(
+        if _sys.version_info >= (3, 14):  # pragma: no cover - no 3.14 here yet
+            _warnings.warn(
                 "aioeventlet.EventLoopPolicy is deprecated, as asyncio's event "
                 "loop policies are from Python 3.14: pass "
                 "loop_factory=aioeventlet.new_event_loop to asyncio.run() or "
@@ -59,3 +57,7 @@ def __getattr__(name: str) -> Any:
         EventLoopPolicy.__module__ = __name__
         return EventLoopPolicy
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
