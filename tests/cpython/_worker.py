@@ -87,7 +87,7 @@ if ARGS.loop == "aioeventlet":
     # set_event_loop_policy(None)): pointing that name at ours makes every
     # asyncio.new_event_loop(), asyncio.run() and Runner loop an aioeventlet
     # one, resets included, without touching the test modules.
-    asyncio.DefaultEventLoopPolicy = aioeventlet.EventLoopPolicy  # type: ignore[misc, unused-ignore]
+    asyncio.DefaultEventLoopPolicy = aioeventlet.EventLoopPolicy  # type: ignore[misc, assignment, unused-ignore]
     asyncio.set_event_loop_policy(None)
 else:
     LoopClass = asyncio.SelectorEventLoop
