@@ -94,11 +94,12 @@ def _write_migration_diffs() -> None:
     # are left out (the page says the same in prose), and the file names are
     # relative (Sphinx's own :diff: option prints absolute paths).
     import difflib
+    import itertools
 
     steps = sorted((HERE / "migration").glob("step*.py"))
     generated = HERE / "_generated"
     generated.mkdir(exist_ok=True)
-    for before, after in zip(steps, steps[1:]):
+    for before, after in itertools.pairwise(steps):
         diff = "".join(
             difflib.unified_diff(
                 _code_after_docstring(before),

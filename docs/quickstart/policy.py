@@ -7,7 +7,7 @@ import asyncio
 import aioeventlet
 
 
-async def main():
+async def main() -> str:
     return type(asyncio.get_running_loop()).__name__
 
 

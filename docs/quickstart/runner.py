@@ -4,7 +4,7 @@ import sys
 import aioeventlet
 
 
-async def main():
+async def main() -> str:
     return type(asyncio.get_running_loop()).__name__
 
 
