@@ -6,12 +6,10 @@ The servers (redis-server, PostgreSQL) are started once per test session on
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import eventlet
 import pytest
 
 # aioeventlet first: it imports eventlet with exactly its deprecation warning
@@ -20,38 +18,9 @@ import aioeventlet  # noqa: F401
 
 from . import servers
 
-
-class GreenWorker:
-    """A greenthread that does checkable work (a SHA-256 chain) until stopped.
-
-    Tests start one next to their asyncio code and check, at the end, that it
-    made progress meanwhile and that its result is right: the loop did not
-    starve the greenthreads of its OS thread.
-    """
-
-    SEED = b"aioeventlet"
-
-    def __init__(self) -> None:
-        self.rounds = 0
-        self.digest = self.SEED
-        self._stopping = False
-        self._gt = eventlet.spawn(self._run)
-
-    def _run(self) -> None:
-        while not self._stopping:
-            self.digest = hashlib.sha256(self.digest).digest()
-            self.rounds += 1
-            eventlet.sleep(0.001)
-
-    def stop(self) -> int:
-        """Stop, check the chain, and return how many rounds were done."""
-        self._stopping = True
-        self._gt.wait()
-        expected = self.SEED
-        for _ in range(self.rounds):
-            expected = hashlib.sha256(expected).digest()
-        assert self.digest == expected, "the green worker's chain is corrupt"
-        return self.rounds
+# The same checkable green work the monkey-patched programs run beside their
+# asyncio code: tests check, at the end, that it progressed meanwhile.
+from .programs._common import GreenWorker
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from aiohttp import web
 
 import aioeventlet
 
-from .conftest import GreenWorker
+from .programs._common import GreenWorker
 
 pytestmark = pytest.mark.integration
 

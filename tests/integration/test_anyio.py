@@ -15,7 +15,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 import aioeventlet
 
-from .conftest import GreenWorker
+from .programs._common import GreenWorker
 
 pytestmark = pytest.mark.integration
 

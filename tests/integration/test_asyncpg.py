@@ -13,7 +13,7 @@ import pytest
 
 import aioeventlet
 
-from .conftest import GreenWorker
+from .programs._common import GreenWorker
 
 pytestmark = pytest.mark.integration
 

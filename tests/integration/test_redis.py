@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 import aioeventlet
 
-from .conftest import GreenWorker
+from .programs._common import GreenWorker
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,7 @@ from websockets.asyncio.server import ServerConnection, serve
 
 import aioeventlet
 
-from .conftest import GreenWorker
+from .programs._common import GreenWorker
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosedOK
 
 import aioeventlet
 
-from .conftest import GreenWorker
+from .programs._common import GreenWorker
 
 pytestmark = pytest.mark.integration
 

@@ -29,7 +29,7 @@ from eventlet.green.http import client as green_http
 
 import aioeventlet
 
-from .conftest import GreenWorker
+from .programs._common import GreenWorker
 
 pytestmark = pytest.mark.integration
 
