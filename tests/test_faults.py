@@ -660,11 +660,19 @@ def test_sigint_during_run_cancels_tasks(no_leaks: Recorder) -> None:
     green = _sigint_child("aioeventlet")
     stock = _sigint_child("asyncio")
     no_leaks("fault", "SIGINT during aioeventlet.run() (child process)", 1, "signals")
+    if sys.version_info < (3, 11):
+        # 3.10's asyncio.run() has no SIGINT handler: KeyboardInterrupt lands
+        # wherever the signal finds the thread, in select() (main is then
+        # cancelled with the other tasks) or in main's own step (it then ends
+        # with the exception): either, on stock asyncio as on aioeventlet.
+        del green["main_cancelled"], stock["main_cancelled"]
+    else:
+        # asyncio.Runner cancels the main task on SIGINT.
+        assert green["main_cancelled"] is True
     assert green == stock
     assert green["keyboard_interrupt"] is True
     assert green["cancelled"] == [0, 1, 2]
     assert green["green_after"] == 1
-    assert green["main_cancelled"] is (sys.version_info >= (3, 11))
 
 
 # -- close() with work pending ---------------------------------------------------------
