@@ -10,8 +10,8 @@ runs the programs of tests/isolated/ (each in a fresh interpreter) with
 
 What CI (the default sessions) covers of it:
 
-* ``tests``: every Python, plain *and* patched (the isolated programs run in
-  every mode by default), epolls hub, newest eventlet;
+* ``tests``: every Python plain, and 3.11 and 3.13 patched too (the isolated
+  programs in every mode), epolls hub, newest eventlet;
 * ``hubs``: the poll and selects hubs (Python 3.12, plain and patched);
 * ``oldest_eventlet``: the oldest supported eventlet (Python 3.13, the
   newest Python, where an old eventlet is likeliest to break; plain and
@@ -53,6 +53,8 @@ def install(session: nox.Session, *extra: str) -> None:
 # The Python whose tests session also measures coverage (one is enough, and
 # coverage's tracer slows the run).
 COVERAGE_PYTHON = "3.11"
+# Where CI runs the monkey-patched modes too: the default Python and the newest.
+PATCHED_PYTHONS = ("3.11", "3.13")
 
 
 @nox.session(python=PYTHONS)
@@ -67,14 +69,21 @@ def tests(session: nox.Session) -> None:
         "--ignore=tests/integration",
         "--ignore=tests/test_docs.py",
     ]
+    # The isolated programs run monkey-patched (before and after import) on
+    # PATCHED_PYTHONS; plain everywhere.  `-s matrix` runs every combination.
+    env = (
+        {}
+        if session.python in PATCHED_PYTHONS
+        else {"AIOEVENTLET_PATCH_MODES": "plain"}
+    )
     if session.python == COVERAGE_PYTHON:
         # Branch coverage with greenlet concurrency (pyproject.toml): code run
         # in greenthreads counts too.
         session.run("coverage", "erase")
-        session.run("coverage", "run", "-m", "pytest", *args, *session.posargs)
+        session.run("coverage", "run", "-m", "pytest", *args, *session.posargs, env=env)
         session.run("coverage", "report")
     else:
-        session.run("pytest", *args, *session.posargs)
+        session.run("pytest", *args, *session.posargs, env=env)
 
 
 HUBS = ["epolls", "poll", "selects"]
