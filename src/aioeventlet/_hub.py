@@ -13,7 +13,6 @@ import contextlib
 import math
 import os
 import re
-import sys
 import warnings
 from collections.abc import Callable
 from types import FrameType, ModuleType
@@ -340,7 +339,3 @@ def is_hub_frame(frame: FrameType) -> bool:
         frame.f_code is _POLL_ALONE_CODE  # the loop polling in its own greenthread
         or os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _HUBS_DIR
     )
-
-
-def _is_loaded() -> bool:  # pragma: no cover - used by tests only
-    return "eventlet" in sys.modules

@@ -248,11 +248,6 @@ class HubSelector(_BaseSelector):
         if self._waiter is not None and self._wake_timer is None:
             self._wake_timer = self._hub.call_later(0, self._resume)
 
-    @property
-    def parked(self) -> bool:
-        """True while a greenthread waits in ``select()``."""
-        return self._waiter is not None
-
     # -- internals ------------------------------------------------------------
 
     def _park(self, timeout: float | None) -> None:
