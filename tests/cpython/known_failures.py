@@ -4,7 +4,9 @@ Keys are test ids without the ``test.test_asyncio.`` prefix, as the run prints
 them.  Each entry says why the test fails and where (Python versions, modes:
 "plain", "patched"); a test not listed that fails, or a listed test that
 passes, fails the run (strict, like ``xfail_strict``), so fixes surface and
-the table only shrinks.
+the table only shrinks.  The one exception is an entry marked ``flaky``: a
+race in the test itself, shown with its evidence, decides the outcome, so
+either outcome is accepted (and a pass counts as a pass).
 
 ``cause`` is one of:
 
@@ -36,6 +38,8 @@ class Known:
     # None: every version / mode; otherwise the ones where the test fails.
     pythons: tuple[str, ...] | None = None
     modes: tuple[str, ...] | None = None
+    # True: a race in the test decides whether it passes; both are accepted.
+    flaky: bool = False
 
 
 def applies(entry: Known, python: str, mode: str) -> bool:
@@ -101,13 +105,21 @@ _GREEN_GETNAMEINFO = _patched(
     "same way"
 )
 _FORK_SIGNALS = Known(
-    "the test starts a multiprocessing Manager and a forked child from a "
-    "patched process and waits on the Manager's Event from inside a "
-    "coroutine; the handshake with the child never completes under patching "
-    "(the watchdog ends it); stock asyncio hangs the same way",
+    "a race in the test under patching, not in any loop: the forked child "
+    "(plain eventlet code, no loop runs in it) sleeps in time.sleep(), which "
+    "patching makes green, so it waits in the child's hub; its SIGTERM "
+    "handler calls Manager.Event.set(), a green socket call, and when the "
+    "signal lands while the hub greenlet runs, eventlet raises 'RuntimeError: "
+    "do not call blocking functions from the mainloop' in the child (seen in "
+    "the child's stderr), the event is never set, and the parent's "
+    "assertTrue(child_handled.is_set()) fails after 30 s.  When the signal "
+    "lands before the child reaches the hub, the test passes.  Stock asyncio "
+    "under patching fails and passes the same way; both outcomes were seen "
+    "for both loops",
     cause="harness",
     pythons=("3.12", "3.13"),
     modes=_PATCHED,
+    flaky=True,
 )
 
 
