@@ -53,12 +53,17 @@ def _no_child_watcher() -> Iterator[None]:
 def test_subprocesses_and_signals_in_every_mode(mode: str, pidfd: bool) -> None:
     args = () if pidfd else ("--no-pidfd",)
     found = results(run_isolated("subprocesses", mode, *args))
+    if HAS_WATCHERS:
+        assert found.pop("inactive_watcher") == "True"
+        assert found.pop("active_watcher") == "5"
     assert found == {
         "communicate": "HELLO,None,3",
         "many": "True",
         "stream": "echo a|echo b,0",
         "killed": "-9",
         "missing": "FileNotFoundError",
+        "popen": "subprocess,0",
+        "replaced_popen": "called 1",
         "signal": "usr1",
         "removed": "True",
         "removed_again": "False",

@@ -71,16 +71,18 @@ def _unpatched_namespace(module_name: str) -> dict[str, Any]:
     return namespace
 
 
-def unpatched(func: _F) -> _F:
+def unpatched(func: _F, **names: Any) -> _F:
     """*func* (a function of the stdlib) running against unpatched modules.
 
     The copy shares *func*'s code, defaults and closure (so ``super()`` still
     works), but its globals are a copy of its module's namespace in which
     ``os``, ``socket``, ``threading``... are the modules as they were before
     any monkey-patching.  Taken once, at import: module-level constants of
-    asyncio do not change afterwards.
+    asyncio do not change afterwards.  *names* replace further globals of
+    that copy for this function only (a class it instantiates, say).
     """
-    return _rebind(func, _unpatched_namespace(func.__module__))
+    namespace = _unpatched_namespace(func.__module__)
+    return _rebind(func, {**namespace, **names} if names else namespace)
 
 
 def _rebind(func: _F, namespace: dict[str, Any]) -> _F:

@@ -329,6 +329,12 @@ def is_patched(name: str) -> bool:
     return bool(eventlet.patcher.is_monkey_patched(name))
 
 
+def is_green(obj: object) -> bool:
+    """Whether *obj* (a class or function) is one of eventlet's green
+    replacements for a stdlib one, as monkey-patching installs them."""
+    return str(getattr(obj, "__module__", "")).startswith("eventlet.green.")
+
+
 _HUBS_DIR = os.path.dirname(os.path.abspath(eventlet.hubs.__file__))
 
 

@@ -9,11 +9,14 @@ Two things of asyncio's break under ``eventlet.monkey_patch()``:
   transports here are asyncio's own classes with their methods re-bound to
   the unpatched ``os`` (see ``_executor.unpatched``);
 * ``subprocess.Popen`` becomes eventlet's green ``Popen``, whose pipes are
-  green files; the subprocess transport here starts the real ``Popen``.
+  green files; the subprocess transport here starts the real ``Popen``
+  instead.  Only eventlet's is replaced: a ``Popen`` the program or a test put
+  in its place (``mock.patch("subprocess.Popen")``) is called as asyncio
+  would call it.
 
 Child exit is learnt without child watchers (Python 3.14 removes them, and
 3.10-3.13's default one starts a thread per child; a watcher is used only if
-the program already has one in asyncio's policy, unpatched): a pidfd
+the program already has one in asyncio's policy): a pidfd
 (``os.pidfd_open``, Linux 5.3+) is registered as a reader on the loop and
 becomes readable when the child exits; no thread, no SIGCHLD handler.  Where
 pidfds are unavailable, a real OS thread blocks in ``waitpid()`` for that
@@ -26,10 +29,11 @@ import asyncio
 import contextlib
 import logging
 import sys
+from functools import partial
 from typing import Any
 
 from . import _hub
-from ._executor import unpatched_class
+from ._executor import unpatched, unpatched_class
 
 _os = _hub.original("os")
 _threading = _hub.original("threading")
@@ -41,7 +45,28 @@ __all__ = ["SubprocessMixin"]
 
 _ReadPipeTransport = unpatched_class(_unix_events._UnixReadPipeTransport)
 _WritePipeTransport = unpatched_class(_unix_events._UnixWritePipeTransport)
-_SubprocessTransport = unpatched_class(_unix_events._UnixSubprocessTransport)
+
+
+class _SubprocessTransport(unpatched_class(_unix_events._UnixSubprocessTransport)):  # type: ignore[misc]
+    def _start(self, *args: Any, **kwargs: Any) -> None:
+        # Popen is looked up at each start, in the module programs see: only
+        # eventlet's green Popen gives way to the real one (which the
+        # unpatched _start calls); any other replacement is asyncio's to call.
+        if _hub.is_green(sys.modules["subprocess"].Popen):
+            super()._start(*args, **kwargs)
+        else:
+            _unix_events._UnixSubprocessTransport._start(self, *args, **kwargs)
+
+
+# asyncio's own way with a child watcher, starting the transport above.
+_with_child_watcher_patched: Any = (
+    unpatched(
+        _unix_events._UnixSelectorEventLoop._make_subprocess_transport,
+        _UnixSubprocessTransport=_SubprocessTransport,
+    )
+    if sys.version_info < (3, 14)
+    else None
+)
 
 # Tests set this to False to exercise the thread fallback.
 use_pidfd: bool = hasattr(_os, "pidfd_open")
@@ -115,10 +140,15 @@ class SubprocessMixin:
     ) -> Any:
         loop: Any = self
         patched = _hub.is_patched("subprocess") or _hub.is_patched("os")
-        if not patched and _child_watcher_in_use():
+        if _child_watcher_in_use():
             # The program set a child watcher (or asyncio created one for a
             # stock loop): keep asyncio's behaviour, watcher included.
-            return await super()._make_subprocess_transport(  # type: ignore[misc]
+            make = (
+                partial(_with_child_watcher_patched, self)
+                if patched
+                else super()._make_subprocess_transport  # type: ignore[misc]
+            )
+            return await make(
                 protocol, args, shell, stdin, stdout, stderr, bufsize, extra, **kwargs
             )
         waiter = loop.create_future()

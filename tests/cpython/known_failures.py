@@ -11,8 +11,6 @@ either outcome is accepted (and a pass counts as a pass).
 ``cause`` is one of:
 
 * ``"ours"``: a difference in aioeventlet's loop; to be fixed in the core.
-* ``"subprocess"``: subprocess support is being rewritten without child
-  watchers (issue 4).
 * ``"executor"``: the default executor runs on real OS threads in every mode
   (issue 4), which code written for green threads can trip over.
 * ``"harness"``: only under ``eventlet.monkey_patch()``, and the test harness,
@@ -25,10 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["KNOWN_FAILURES", "Known", "applies"]
-
-SUBPROCESS_REWRITE = (
-    "subprocess support is being rewritten without child watchers (issue 4)"
-)
 
 
 @dataclass(frozen=True)
@@ -55,19 +49,6 @@ def _patched(reason: str, cause: str = "harness") -> Known:
     return Known(reason, cause=cause, modes=_PATCHED)
 
 
-_INACTIVE_WATCHER = _patched(
-    f"{SUBPROCESS_REWRITE}: patched, aioeventlet learns of child exits from a "
-    f"pidfd (or a waitpid() thread), never from the policy's child watcher, so "
-    f"an inactive watcher does not make subprocess creation fail",
-    cause="subprocess",
-)
-_POPEN_MOCK = _patched(
-    f"{SUBPROCESS_REWRITE}: the test mocks subprocess.Popen, which patching "
-    f"makes eventlet's green Popen; patched, aioeventlet starts children with "
-    f"the unpatched Popen (green pipes would wait on the hub twice), so the "
-    f"mock is never called",
-    cause="subprocess",
-)
 _THREADSAFE_RESULT = _patched(
     "default executor (issue 4): the test's target runs in run_in_executor(), "
     "on a real OS thread in aioeventlet, and blocks in "
@@ -127,24 +108,7 @@ def _each(ids: list[str], entry: Known) -> dict[str, Known]:
     return dict.fromkeys(ids, entry)
 
 
-_WATCHER_CLASSES = (
-    "SubprocessFastWatcherTests",
-    "SubprocessPidfdWatcherTests",
-    "SubprocessSafeWatcherTests",
-    "SubprocessThreadedWatcherTests",
-)
-
 KNOWN_FAILURES: dict[str, Known] = {
-    "test_subprocess.GenericWatcherTests."
-    "test_create_subprocess_fails_with_inactive_watcher": _INACTIVE_WATCHER,
-    **_each(
-        [
-            f"test_subprocess.{cls}.{test}"
-            for cls in _WATCHER_CLASSES
-            for test in ("test_popen_error", "test_popen_error_with_stdin_pipe")
-        ],
-        _POPEN_MOCK,
-    ),
     **_each(
         [
             f"test_tasks.RunCoroutineThreadsafeTests.{test}"

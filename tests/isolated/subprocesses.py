@@ -7,6 +7,8 @@ import asyncio
 import os
 import signal
 import sys
+import warnings
+from unittest import mock
 
 import _mode
 
@@ -78,6 +80,8 @@ async def main() -> None:
     except FileNotFoundError:
         print("missing=FileNotFoundError")
 
+    await popen_and_child_watchers()
+
     # Signal handlers: add, receive (with arguments), remove.
     got: asyncio.Future[str] = loop.create_future()
     loop.add_signal_handler(signal.SIGUSR1, got.set_result, "usr1")
@@ -93,6 +97,40 @@ async def main() -> None:
     )
     print(f"signal_from_child={await got2},{await child.wait()}")
     loop.remove_signal_handler(signal.SIGUSR2)
+
+
+async def popen_and_child_watchers() -> None:
+    # Whatever patching did, children are started by the real Popen ...
+    proc = await asyncio.create_subprocess_exec(PY, "-c", "pass")
+    # (eventlet's green one would say eventlet.green.subprocess).
+    started_by = type(proc._transport._proc)  # type: ignore[attr-defined]
+    print(f"popen={started_by.__module__},{await proc.wait()}")
+    # ... but a Popen the program (here a test) put in its place is called.
+    with mock.patch("subprocess.Popen", side_effect=ZeroDivisionError) as fake:
+        try:
+            await asyncio.create_subprocess_exec(PY, "-c", "pass", stdin=PIPE)
+        except ZeroDivisionError:
+            print(f"replaced_popen=called {fake.call_count}")
+
+    # A child watcher the program set (3.10-3.13) is used, patched or not:
+    # an inactive one refuses, an active one reports the exit.
+    if sys.version_info < (3, 14):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            inactive = mock.create_autospec(asyncio.AbstractChildWatcher)  # type: ignore[attr-defined, unused-ignore]
+            # 3.10-3.11 ask the watcher __enter__ returned, 3.12-3.13 the watcher.
+            inactive.is_active.return_value = False
+            inactive.__enter__.return_value.is_active.return_value = False
+            asyncio.set_child_watcher(inactive)
+            try:
+                await asyncio.create_subprocess_exec(PY, "-c", "pass")
+            except RuntimeError as exc:
+                print(f"inactive_watcher={'not activated' in str(exc)}")
+            active = asyncio.ThreadedChildWatcher()  # type: ignore[attr-defined, unused-ignore]
+            asyncio.set_child_watcher(active)
+            proc = await asyncio.create_subprocess_exec(PY, "-c", "exit(5)")
+            print(f"active_watcher={await proc.wait()}")
+            asyncio.set_child_watcher(None)  # type: ignore[arg-type]
 
 
 aioeventlet.run(main())
