@@ -851,6 +851,83 @@ def test_wrap_greenthread_result_and_exception() -> None:
     run(main())
 
 
+def test_a_finished_greenthread_resumes_the_parked_loop_directly() -> None:
+    """The exiting greenthread switches straight into the parked loop (no
+    wake-up timer fires): the loop's greenthread is its parent at exit, and
+    the hub carries on afterwards, other greenthreads included."""
+    parents: list[Any] = []
+    ticks: list[int] = []
+
+    def ticker() -> None:
+        for i in range(5):
+            ticks.append(i)
+            eventlet.sleep(0)
+
+    def green() -> int:
+        gt = greenlet.getcurrent()
+        # At exit, after wrap_greenthread's code ran (links resolved).
+        parents.append(lambda: gt.parent)
+        return 7
+
+    async def main() -> list[int]:
+        loop_greenlet = greenlet.getcurrent()
+        ticking = wrap_greenthread(eventlet.spawn(ticker))
+        results = [await wrap_greenthread(eventlet.spawn(green)) for _ in range(20)]
+        await ticking
+        assert parents[0]() is loop_greenlet
+        return results
+
+    assert run(main()) == [7] * 20
+    assert ticks == [0, 1, 2, 3, 4]
+
+
+def test_a_loop_blocked_in_green_code_is_not_resumed_by_a_finishing_greenthread() -> (
+    None
+):
+    """Only a loop parked in select() is handed the exiting greenthread: a
+    callback that waits in green code (eventlet.sleep) waits its full time."""
+
+    async def main() -> tuple[float, int]:
+        loop = asyncio.get_running_loop()
+        fut = wrap_greenthread(eventlet.spawn(lambda: [eventlet.sleep(0.01), 5][1]))
+        start = loop.time()
+        eventlet.sleep(0.1)  # the loop's greenthread blocks here, greenly
+        slept = loop.time() - start
+        return slept, await fut
+
+    slept, result = run(main())
+    assert result == 5
+    assert slept >= 0.09
+
+
+def test_a_later_link_that_switches_does_not_break_the_hand_off() -> None:
+    """Links run after wrap_greenthread's may block greenly; the future still
+    settles once and the loop still runs on."""
+    seen: list[str] = []
+
+    def late_link(gt: Any) -> None:
+        eventlet.sleep(0.01)
+        seen.append("late link ran")
+
+    def failing_link(gt: Any) -> None:
+        raise RuntimeError("a link that fails")
+
+    async def main() -> tuple[int, int]:
+        gt = eventlet.spawn(lambda: 1)
+        fut = wrap_greenthread(gt)
+        gt.link(late_link)
+        first = await fut
+        gt2 = eventlet.spawn(lambda: 2)
+        fut2 = wrap_greenthread(gt2)
+        gt2.link(failing_link)
+        second = await fut2
+        await asyncio.sleep(0.05)
+        return first, second
+
+    assert run(main()) == (1, 2)
+    assert seen == ["late link ran"]
+
+
 def test_wrap_raw_greenlet() -> None:
     def add(x: int, y: int) -> int:
         eventlet.sleep(0.01)

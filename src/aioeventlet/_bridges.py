@@ -490,12 +490,13 @@ class _GreenFuture(asyncio.Future[Any]):
     path, where a done callback would cost the loop one callback per call.
     """
 
-    __slots__ = ("_greenthread", "_run", "_started")
+    __slots__ = ("_greenthread", "_main", "_run", "_started")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, gt: Any) -> None:
         super().__init__(loop=loop)
         self._greenthread = gt
         self._run: Callable[..., Any] | None = None
+        self._main: Callable[..., Any] | None = None
         self._started = False
 
     def cancel(self, msg: Any = None) -> bool:
@@ -524,6 +525,18 @@ class _GreenFuture(asyncio.Future[Any]):
             self.set_exception(exc)
         else:
             self.set_result(result)
+
+    def _run_main(self, *args: Any) -> Any:
+        # Replaces run() of a GreenThread (its main(), which sends the result
+        # and calls the links, _settle among them).  Returning normally, the
+        # greenthread has just given the loop its result: let it switch
+        # straight into the parked loop (an exception, which main() re-raises
+        # to the hub, takes the hub's path).
+        assert self._main is not None
+        result = self._main(*args)
+        loop: Any = self._loop
+        loop._hub_selector.resume_after(self._greenthread)
+        return result
 
     def _run_greenlet(self, *args: Any, **kwargs: Any) -> Any:
         # Replaces run() of a raw greenlet, which has no link().
@@ -625,6 +638,8 @@ def wrap_greenthread(
         gt.gr_context = contextvars.copy_context()
     if run is None:
         gt.link(fut._settle)
+        fut._main = gt.run
+        gt.run = fut._run_main
     else:
         fut._run = run
         gt.run = fut._run_greenlet

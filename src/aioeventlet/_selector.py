@@ -248,6 +248,28 @@ class HubSelector(_BaseSelector):
         if self._waiter is not None and self._wake_timer is None:
             self._wake_timer = self._hub.call_later(0, self._resume)
 
+    def resume_after(self, greenthread: Any) -> None:
+        """Have *greenthread*, about to exit, switch straight into the parked loop.
+
+        Called by a greenthread whose last act was to give the loop work (it
+        completed a future): if the loop is parked, its greenthread becomes
+        the exiting one's parent, which greenlet switches to on exit.  That
+        saves the switch to the hub and the hub pass that a wake-up timer
+        costs (the timer ``wake()`` set is cancelled when the loop resumes).
+        The hub stays suspended in the timer callback that started
+        *greenthread* and carries on from there when the loop next parks, as
+        it does after any greenthread switches back to it.  Nothing may run
+        in *greenthread* after this call but its return: the loop resumes
+        only in ``_park``, never inside other code of its greenthread.
+        """
+        waiter = self._waiter
+        if waiter is None:
+            return
+        try:
+            greenthread.parent = waiter
+        except ValueError:  # pragma: no cover - a parent cycle: keep the hub
+            return
+
     # -- internals ------------------------------------------------------------
 
     def _park(self, timeout: float | None) -> None:
