@@ -90,19 +90,45 @@ class _KeyMap(Mapping[Any, Any]):
         return iter(self._selector._keys)
 
 
-class _FdLost:
-    """``on_closed`` of one hub listener: reports its fd lost to the selector.
+class _File:
+    """What the selector keeps of one registered fd, beside its key.
 
-    One small slotted object per listener, where ``functools.partial`` (with
-    its bound method, argument tuple and keyword dict) took four allocations
-    and about 250 bytes: it adds up over thousands of idle connections.
+    * Its hub listeners, one per event the hub currently watches (``None``
+      while disarmed).
+    * The file's identity (``st_dev``, ``st_ino``), so that ``modify()``
+      notices a number closed with ``os.close()`` and reused by a file the
+      hub was never told of (``os.pipe()``, ``open()``, a plain socket): the
+      old listener would wait on a file that no longer exists.
+    * Called, it is the ``on_closed`` of those listeners: it reports the fd
+      lost to the selector.
+
+    One small slotted object per fd: separate dicts keyed by fd or by
+    (fd, event), a tuple for the identity and a ``functools.partial`` per
+    listener took several times the memory, which adds up over thousands of
+    idle connections.
     """
 
-    __slots__ = ("fd", "selector")
+    __slots__ = ("dev", "fd", "ino", "reader", "selector", "writer")
 
-    def __init__(self, selector: HubSelector, fd: int) -> None:
+    def __init__(self, selector: HubSelector, fd: int, stat: os.stat_result) -> None:
         self.selector = selector
         self.fd = fd
+        self.dev = stat.st_dev
+        self.ino = stat.st_ino
+        self.reader: Listener | None = None
+        self.writer: Listener | None = None
+
+    def is_same(self, stat: os.stat_result) -> bool:
+        return self.ino == stat.st_ino and self.dev == stat.st_dev
+
+    def listener(self, event: int) -> Listener | None:
+        return self.reader if event == EVENT_READ else self.writer
+
+    def set_listener(self, event: int, listener: Listener | None) -> None:
+        if event == EVENT_READ:
+            self.reader = listener
+        else:
+            self.writer = listener
 
     def __call__(self) -> None:
         self.selector._on_fd_lost(self.fd)
@@ -116,17 +142,14 @@ class HubSelector(_BaseSelector):
         self._on_fd_lost_cb = on_fd_lost
         self._keys: dict[int, Any] = {}
         self._map = _KeyMap(self)
-        # (fd, EVENT_*) -> hub listener, for listeners the hub currently holds.
-        self._armed: dict[tuple[int, int], Listener] = {}
+        # How many hub listeners the hub currently holds for us (see _File).
+        self._armed = 0
         # (fd, EVENT_*) pairs taken off the hub while the loop was not selecting.
         self._disarmed: set[tuple[int, int]] = set()
         # fds the hub reported reused by someone else (closed behind our back).
         self._lost: set[int] = set()
-        # fd -> (st_dev, st_ino) of the file registered under that number, so
-        # that modify() notices a number closed with os.close() and reused by
-        # a file the hub was never told of (os.pipe(), open(), a plain socket):
-        # the old listener would wait on a file that no longer exists.
-        self._files: dict[int, tuple[int, int]] = {}
+        # fd -> the file registered under that number, and its listeners.
+        self._files: dict[int, _File] = {}
         # Readiness recorded by the listeners since the last select(): fd -> mask.
         self._events: dict[int, int] = {}
         self._selecting = False
@@ -151,9 +174,13 @@ class HubSelector(_BaseSelector):
         # it later.  Ask the OS so every hub fails the same way, at register().
         stat = os.fstat(fd)
         key = SelectorKey(fileobj, fd, events, data)
-        self._arm_events(fd, events)
+        self._files[fd] = _File(self, fd, stat)
+        try:
+            self._arm_events(fd, events)
+        except BaseException:
+            del self._files[fd]
+            raise
         self._keys[fd] = key
-        self._files[fd] = (stat.st_dev, stat.st_ino)
         return key
 
     def unregister(self, fileobj: FileObj) -> Any:
@@ -203,7 +230,7 @@ class HubSelector(_BaseSelector):
             # here, as stock asyncio would: parking would switch to the hub
             # and back (and set a timer) just to find nobody else to run.
             ready = self._hub.poll_alone(
-                len(self._armed), _WAIT_FOREVER if timeout is None else timeout
+                self._armed, _WAIT_FOREVER if timeout is None else timeout
             )
             if ready is None:
                 self._park(timeout)
@@ -330,8 +357,11 @@ class HubSelector(_BaseSelector):
         # The hub calls this when something opened a new file with the number
         # of one of our fds: ours was closed without unregistering it first.
         # The hub has already dropped our listeners for it.
+        file = self._files.get(fd)
         for event, _ in _EVTYPES:
-            self._armed.pop((fd, event), None)
+            if file is not None and file.listener(event) is not None:
+                file.set_listener(event, None)
+                self._armed -= 1
             self._disarmed.discard((fd, event))
         self._events.pop(fd, None)
         if fd in self._lost or fd not in self._keys:
@@ -370,9 +400,9 @@ class HubSelector(_BaseSelector):
             evtype, callback = READ, self._readable_cb
         else:
             evtype, callback = WRITE, self._writable_cb
-        on_closed = _FdLost(self, fd)
+        file = self._files[fd]
         try:
-            listener = self._hub.add_listener(evtype, fd, callback, on_closed)
+            listener = self._hub.add_listener(evtype, fd, callback, file)
         except RuntimeError as exc:
             raise RuntimeError(
                 f"fd {fd} is already waited on for {evtype}ing by a greenthread "
@@ -381,18 +411,27 @@ class HubSelector(_BaseSelector):
                 f"or hand the work over with aioeventlet.wrap_greenthread() or "
                 f"aioeventlet.yield_future()."
             ) from exc
-        self._armed[fd, event] = listener
+        file.set_listener(event, listener)
+        self._armed += 1
 
     def _disarm(self, fd: int, event: int) -> None:
-        listener = self._armed.pop((fd, event), None)
-        if listener is not None:
-            self._hub.remove_listener(listener)
+        file = self._files.get(fd)
+        listener = file.listener(event) if file is not None else None
+        if file is None or listener is None:
+            return
+        file.set_listener(event, None)
+        self._armed -= 1
+        self._hub.remove_listener(listener)
 
     def _rearm(self) -> None:
         pending, self._disarmed = self._disarmed, set()
         for fd, event in pending:
             key = self._keys.get(fd)
-            if key is None or not key.events & event or (fd, event) in self._armed:
+            if (
+                key is None
+                or not key.events & event
+                or self._files[fd].listener(event) is not None
+            ):
                 continue
             try:
                 self._arm(fd, event)
@@ -436,7 +475,8 @@ class HubSelector(_BaseSelector):
             stat = os.fstat(fd)
         except OSError:
             return False  # closed: its reader/writer runs into EBADF
-        return self._files.get(fd) != (stat.st_dev, stat.st_ino)
+        file = self._files.get(fd)
+        return file is None or not file.is_same(stat)
 
     @staticmethod
     def _check_events(events: int) -> None:
