@@ -490,13 +490,14 @@ class _GreenFuture(asyncio.Future[Any]):
     path, where a done callback would cost the loop one callback per call.
     """
 
-    __slots__ = ("_greenthread", "_main", "_run", "_started")
+    __slots__ = ("_greenthread", "_main", "_run", "_settle_on_exit", "_started")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, gt: Any) -> None:
         super().__init__(loop=loop)
         self._greenthread = gt
         self._run: Callable[..., Any] | None = None
         self._main: Callable[..., Any] | None = None
+        self._settle_on_exit = False
         self._started = False
 
     def cancel(self, msg: Any = None) -> bool:
@@ -515,7 +516,7 @@ class _GreenFuture(asyncio.Future[Any]):
     def _settle(self, gt: Any) -> None:
         # GreenThread.link() calls this in the exiting greenthread, or in its
         # killer for one killed before it started.
-        if self.done() or self._loop.is_closed():
+        if self._settle_on_exit or self.done() or self._loop.is_closed():
             return
         try:
             result = gt.wait()  # returns or raises at once: gt has exited
@@ -527,15 +528,27 @@ class _GreenFuture(asyncio.Future[Any]):
             self.set_result(result)
 
     def _run_main(self, *args: Any) -> Any:
-        # Replaces run() of a GreenThread (its main(), which sends the result
-        # and calls the links, _settle among them).  Returning normally, the
-        # greenthread has just given the loop its result: let it switch
-        # straight into the parked loop (an exception, which main() re-raises
-        # to the hub, takes the hub's path).
+        # Replaces run() of a GreenThread: its main() runs the function, sends
+        # the result and calls the links, _settle among them, which leaves
+        # the settling to this method.  When main() returns, this greenthread
+        # hands itself to the parked loop (resume_after) *before* settling,
+        # so that the settling sets no wake-up timer: the exit switches
+        # straight into the loop.  When main() raises, the exception goes to
+        # the hub as before, and the settling wakes the loop the usual way.
         assert self._main is not None
-        result = self._main(*args)
+        gt = self._greenthread
+        self._settle_on_exit = True
+        try:
+            result = self._main(*args)
+        except BaseException:
+            self._settle_on_exit = False
+            self._settle(gt)
+            raise
+        self._settle_on_exit = False
         loop: Any = self._loop
-        loop._hub_selector.resume_after(self._greenthread)
+        if not self.done() and not loop.is_closed():
+            loop._hub_selector.resume_after(gt)
+        self._settle(gt)
         return result
 
     def _run_greenlet(self, *args: Any, **kwargs: Any) -> Any:

@@ -278,16 +278,17 @@ class HubSelector(_BaseSelector):
     def resume_after(self, greenthread: Any) -> None:
         """Have *greenthread*, about to exit, switch straight into the parked loop.
 
-        Called by a greenthread whose last act was to give the loop work (it
-        completed a future): if the loop is parked, its greenthread becomes
-        the exiting one's parent, which greenlet switches to on exit.  That
-        saves the switch to the hub and the hub pass that a wake-up timer
-        costs (the timer ``wake()`` set is cancelled when the loop resumes).
-        The hub stays suspended in the timer callback that started
-        *greenthread* and carries on from there when the loop next parks, as
-        it does after any greenthread switches back to it.  Nothing may run
-        in *greenthread* after this call but its return: the loop resumes
-        only in ``_park``, never inside other code of its greenthread.
+        Called by a greenthread about to give the loop work (complete a
+        future) and exit: if the loop is parked, its greenthread becomes the
+        exiting one's parent, which greenlet switches to on exit.  That saves
+        the switch to the hub, the wake-up timer and the hub pass that fires
+        it: the loop counts as woken from here on, so work scheduled after
+        this call sets no timer.  The hub stays suspended in the timer
+        callback that started *greenthread* and carries on from there when
+        the loop next parks, as it does after any greenthread switches back
+        to it.  Nothing that can switch may run in *greenthread* after this
+        call: the loop must resume in ``_park``, never inside other code of
+        its greenthread.
         """
         waiter = self._waiter
         if waiter is None:
@@ -296,6 +297,7 @@ class HubSelector(_BaseSelector):
             greenthread.parent = waiter
         except ValueError:  # pragma: no cover - a parent cycle: keep the hub
             return
+        self._waiter = None
 
     # -- internals ------------------------------------------------------------
 
