@@ -141,21 +141,37 @@ async def echo(
     }
 
 
+def server_page_faults(pid: int) -> int:
+    """Minor page faults of process *pid* so far (field 10 of its stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        # The command name, field 2, may hold spaces: split after it.
+        return int(f.read().rsplit(")", 1)[1].split()[7])
+
+
 def bulk(port: int, mib: int, pid: int) -> dict[str, Any]:
     chunk = b"\0" * (256 * 1024)
     total = mib * 1024 * 1024
     sock = socket.create_connection(("127.0.0.1", port))
     cpu0, t0 = server_cpu(pid), time.perf_counter()
+    faults0 = server_page_faults(pid)
     sent = 0
     while sent < total:
         sock.sendall(chunk)
         sent += len(chunk)
     ack = sock.recv(1)
     cpu1, t1 = server_cpu(pid), time.perf_counter()
+    faults1 = server_page_faults(pid)
     sock.close()
     if ack != b"k":
         raise SystemExit(f"bulk: server answered {ack!r}")
-    return {"ops": mib, "cpu": cpu1 - cpu0, "wall": t1 - t0}
+    # Page faults per MiB received: how often the server's allocator had to
+    # take fresh pages from the kernel for its receive buffers.
+    return {
+        "ops": mib,
+        "cpu": cpu1 - cpu0,
+        "wall": t1 - t0,
+        "faults_per_op": (faults1 - faults0) / mib,
+    }
 
 
 def udp(port: int, warmup: float, duration: float, pid: int) -> dict[str, Any]:

@@ -150,7 +150,7 @@ BENCHES = [
         "bulk",
         "bulk transfer, 1 connection",
         "bulk",
-        1024,
+        4096,
         64,
         "MiB",
         client=("bulk",),
