@@ -39,6 +39,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _hub
+from ._crossthread import close_mailbox, run_switchable
 
 _threading = _hub.original("threading")
 
@@ -134,11 +135,19 @@ class _WorkItem:
         if not self.future.set_running_or_notify_cancel():
             return
         try:
-            result = self.fn(*self.args, **self.kwargs)
+            if _hub.is_patched("thread"):
+                # Green waits in the function must be able to end from the
+                # loop's OS thread (see _crossthread).
+                result = run_switchable(self._call)
+            else:
+                result = self._call()
         except BaseException as exc:
             self.future.set_exception(exc)
         else:
             self.future.set_result(result)
+
+    def _call(self) -> Any:
+        return self.fn(*self.args, **self.kwargs)
 
 
 class OSThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
@@ -162,17 +171,17 @@ class OSThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     reused; ``shutdown(wait=True)`` joins them, and so does interpreter exit
     for executors not shut down.
 
-    The price of real threads under ``eventlet.monkey_patch()``: code in a
-    worker must not block on a green primitive that another OS thread
-    signals.  Patched ``threading.Lock``/``Event``/``Condition``,
-    ``queue.Queue`` and the ``concurrent.futures.Future`` objects built on
-    them (``asyncio.run_coroutine_threadsafe(coro, loop).result()`` called in
-    a worker, for instance) cannot wake a waiter in another OS thread, so
-    such a wait never ends (stock asyncio under patching avoids this only by
-    running its "threads" as greenthreads, which is why a real blocking call
-    froze it).  In a worker, wait with primitives of the unpatched module
-    instead, e.g. an ``eventlet.patcher.original("threading").Event()`` set
-    from the future's done callback.
+    Under ``eventlet.monkey_patch()``, code in a worker may also wait on
+    green primitives that the loop's thread releases: patched
+    ``threading.Lock``/``Event``/``Condition``, ``queue.Queue``, and
+    ``asyncio.run_coroutine_threadsafe(coro, loop).result()`` built on them.
+    eventlet alone cannot wake a greenlet of another OS thread; each work
+    item runs in a greenlet that can be woken so (see ``_crossthread``).
+    Greenthreads the function spawns in its worker are ordinary ones: a
+    release from another OS thread cannot wake them.  Nor can a green
+    primitive released *in* a worker wake a greenthread of the loop's thread:
+    eventlet queues that wake-up on the worker's own hub.  Signal the loop
+    with ``loop.call_soon_threadsafe()`` instead.
     """
 
     def __init__(
@@ -266,10 +275,11 @@ class OSThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
                     self._waiting += 1
                     self._work_ready.wait()
                 if not self._queue:
-                    return
+                    break
                 item = self._queue.popleft()
             item.run()
             del item
+        close_mailbox()
 
     def _break(self, reason: str) -> None:
         with self._mutex:

@@ -11,8 +11,6 @@ either outcome is accepted (and a pass counts as a pass).
 ``cause`` is one of:
 
 * ``"ours"``: a difference in aioeventlet's loop; to be fixed in the core.
-* ``"executor"``: the default executor runs on real OS threads in every mode
-  (issue 4), which code written for green threads can trip over.
 * ``"harness"``: only under ``eventlet.monkey_patch()``, and the test harness,
   not the loop, is what patching breaks; stock asyncio fails the test the same
   way under the same patching (checked by the run).
@@ -49,16 +47,6 @@ def _patched(reason: str, cause: str = "harness") -> Known:
     return Known(reason, cause=cause, modes=_PATCHED)
 
 
-_THREADSAFE_RESULT = _patched(
-    "default executor (issue 4): the test's target runs in run_in_executor(), "
-    "on a real OS thread in aioeventlet, and blocks in "
-    "concurrent.futures.Future.result(); patching made that Future's Condition "
-    "green, so the loop thread's notify() switches into a greenlet of the "
-    "other OS thread (greenlet.error: Cannot switch to a different thread) and "
-    "the waiter never wakes.  Stock asyncio passes because, patched, its "
-    "executor threads are greenthreads of the loop's own thread",
-    cause="executor",
-)
 _TLS_SERVER_THREAD = _patched(
     "the test's TLS server runs in a threading.Thread, which patching turns "
     "into a greenthread; it then blocks the whole OS thread in a socket call "
@@ -109,18 +97,6 @@ def _each(ids: list[str], entry: Known) -> dict[str, Known]:
 
 
 KNOWN_FAILURES: dict[str, Known] = {
-    **_each(
-        [
-            f"test_tasks.RunCoroutineThreadsafeTests.{test}"
-            for test in (
-                "test_run_coroutine_threadsafe",
-                "test_run_coroutine_threadsafe_task_cancelled",
-                "test_run_coroutine_threadsafe_task_factory_exception",
-                "test_run_coroutine_threadsafe_with_exception",
-            )
-        ],
-        _THREADSAFE_RESULT,
-    ),
     **_each(
         [
             f"test_ssl.TestSSL.{test}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 import time
 
 import _mode
@@ -89,7 +91,61 @@ async def main() -> None:
     far.cancel()
     print(f"woke={log}")
 
-    # 5. shutdown_default_executor joins the real worker threads.
+    await sync_code_calling_back_into_the_loop()
+
+    await shutdown_joins_the_workers()
+
+
+async def sync_code_calling_back_into_the_loop() -> None:
+    loop = asyncio.get_running_loop()
+
+    # 5. Sync code in a worker calls back into the loop and waits for the
+    # answer, with whatever threading primitives the program has (green
+    # ones when patched): run_coroutine_threadsafe().result(), and a
+    # threading.Event / queue.Queue the loop side sets or fills; an
+    # exception raised after such a wait reaches the awaiting coroutine.
+    async def double(x: int) -> int:
+        await asyncio.sleep(0.01)
+        return 2 * x
+
+    def call_back_into_the_loop(x: int) -> int:
+        answer: int = asyncio.run_coroutine_threadsafe(double(x), loop).result(20)
+        return answer
+
+    answers = await asyncio.gather(
+        *(asyncio.to_thread(call_back_into_the_loop, i) for i in range(WORKERS))
+    )
+    print(f"threadsafe_result={answers}")
+    event = threading.Event()
+    box: queue.Queue[str] = queue.Queue()
+
+    def wait_for_the_loop() -> str:
+        assert event.wait(20)
+        return box.get(timeout=20)
+
+    waiting = asyncio.ensure_future(asyncio.to_thread(wait_for_the_loop))
+    await asyncio.sleep(0.05)
+    event.set()
+    await asyncio.sleep(0.05)
+    box.put("from the loop")
+    print(f"event_and_queue={await waiting}")
+
+    def fail_after_waiting() -> None:
+        box.get(timeout=20)
+        raise LookupError("raised in the worker")
+
+    failing = asyncio.ensure_future(asyncio.to_thread(fail_after_waiting))
+    await asyncio.sleep(0.05)
+    box.put("go")
+    try:
+        await failing
+    except LookupError as exc:
+        print(f"worker_exception={exc}")
+
+
+async def shutdown_joins_the_workers() -> None:
+    loop = asyncio.get_running_loop()
+    # 6. shutdown_default_executor joins the real worker threads.
     executor = loop._default_executor  # type: ignore[attr-defined]
     print(f"executor={type(executor).__name__}")
     await loop.shutdown_default_executor()
