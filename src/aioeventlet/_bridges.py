@@ -78,7 +78,7 @@ def _same_thread_hub(loop: asyncio.AbstractEventLoop) -> _hub.Hub | None:
     None for any other loop (a stock asyncio loop, or an aioeventlet loop of
     another OS thread): only a thread-safe hand-over reaches those.
     """
-    if isinstance(loop, EventLoop) and loop._hub_thread_id == _get_ident():
+    if isinstance(loop, EventLoop) and loop._hub.thread_id == _get_ident():
         return loop._hub
     return None
 
@@ -547,7 +547,7 @@ class _GreenFuture(asyncio.Future[Any]):
         self._settle_on_exit = False
         loop: Any = self._loop
         if not self.done() and not loop.is_closed():
-            loop._hub_selector.resume_after(gt)
+            loop._selector.resume_after(gt)
         self._settle(gt)
         return result
 

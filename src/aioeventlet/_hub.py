@@ -81,6 +81,7 @@ def original(name: str) -> ModuleType:
 
 
 _select = original("select")
+_threading = original("threading")
 # How poll_alone()'s raw poll masks map to readable and writable: as eventlet's
 # poll hubs dispatch them, an error or hang-up wakes both reader and writer.
 POLL_READABLE: int = (
@@ -105,10 +106,13 @@ class Hub:
         "_readers",
         "_writers",
         "clock",
+        "thread_id",
     )
 
     def __init__(self, hub: Any) -> None:
         self._hub = hub
+        # eventlet has one hub per OS thread: this one's.
+        self.thread_id: int = _threading.get_ident()
         # loop.time() and eventlet's timers must read one clock.
         self.clock: Callable[[], float] = hub.clock
         self._listeners: dict[str, dict[int, Listener]] = hub.listeners
@@ -119,7 +123,7 @@ class Hub:
         # go through their wait() instead.
         self._readers: dict[int, Listener] = hub.listeners[READ]
         self._writers: dict[int, Listener] = hub.listeners[WRITE]
-        self._epoll: Callable[[float], list[tuple[int, int]]] | None = (
+        self._epoll: Callable[[float, int], list[tuple[int, int]]] | None = (
             hub.poll.poll if isinstance(hub, _epolls_hub.Hub) else None
         )
         # eventlet's poll hub truncates its timeout to whole milliseconds.
@@ -223,8 +227,10 @@ class Hub:
             hub.wait(timeout)
             return []
         # The debug watchdog sees this frame on top while the thread is idle
-        # in the poll (see is_hub_frame()).
-        return epoll(timeout)
+        # in the poll (see is_hub_frame()).  maxevents as selectors does: by
+        # default epoll.poll() allocates room for 1,023 events on every call,
+        # which cost a quarter of a busy loop's time on Python 3.13.
+        return epoll(timeout, listener_count or 1)
 
 
 _POLL_ALONE_CODE = Hub.poll_alone.__code__
@@ -308,7 +314,7 @@ def wait_readable(fd: int) -> None:
     eventlet.hubs.trampoline(fd, read=True)
 
 
-_thread_state = original("threading").local()
+_thread_state = _threading.local()
 
 
 def running_loops() -> list[Any]:

@@ -45,6 +45,53 @@ if TYPE_CHECKING:
 __all__ = ["EventLoop", "new_event_loop"]
 
 
+class _GreenWaiters:
+    """Greenthreads of the loop's thread parked in ``yield_future()`` on it.
+
+    ``close()`` resumes them with a RuntimeError from a hub timer: switching
+    into them from ``close()`` would leave its greenthread with nobody to
+    switch back to it.
+    """
+
+    __slots__ = ("_fail_timer", "_greenlets", "_hub")
+
+    def __init__(self, hub: _hub.Hub) -> None:
+        self._hub = hub
+        self._greenlets: set[Any] = set()
+        self._fail_timer: _hub.Timer | None = None
+
+    def add(self, waiter: Any) -> None:
+        self._greenlets.add(waiter)
+
+    def discard(self, waiter: Any) -> None:
+        self._greenlets.discard(waiter)
+        timer = self._fail_timer
+        if not self._greenlets and timer is not None:
+            # Nobody left to tell: leave no timer of this loop on the hub.
+            self._fail_timer = None
+            if not timer.called:
+                timer.cancel()
+
+    def fail_soon(self) -> None:
+        if self._greenlets and self._fail_timer is None:
+            self._fail_timer = self._hub.call_later(0, self._fail)
+
+    def _fail(self) -> None:
+        # Run by a hub timer.  A waiter leaves the set when its wait ends.
+        self._fail_timer = None
+        for waiter in list(self._greenlets):
+            if waiter in self._greenlets and not waiter.dead:
+                waiter.throw(
+                    RuntimeError(
+                        "the event loop was closed while this greenthread waited "
+                        "in aioeventlet.yield_future(): what it waited for will "
+                        "never complete. Close the loop only after the work "
+                        "greenthreads wait for is done, or kill those "
+                        "greenthreads first."
+                    )
+                )
+
+
 class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEventLoop):
     """An asyncio event loop that runs on eventlet's hub.
 
@@ -64,6 +111,7 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         # The parts of asyncio's BaseEventLoop this class builds on: private,
         # so typeshed leaves them out; the same on Python 3.10 to 3.13.
         _thread_id: int | None
+        _selector: HubSelector
         _debug: bool
         _stopping: bool
         _scheduled: list[asyncio.TimerHandle]
@@ -76,19 +124,17 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         ) -> asyncio.Handle: ...
 
     def __init__(self) -> None:
+        # Few attributes of our own, on purpose: past 30 instance attributes,
+        # CPython 3.12+ stops sharing dict keys between instances, and every
+        # self.<attribute> in asyncio's loop iteration takes a slower path
+        # (a fifth more instructions per iteration on 3.13, by callgrind).
+        # The selector is asyncio's self._selector; the OS thread is the hub's.
         hub = _hub.current_hub()
         self._hub = hub
-        self._clock = hub.clock
-        # eventlet has one hub per OS thread: the loop belongs to this one.
-        self._hub_thread_id: int = _threading.get_ident()
-        selector = HubSelector(hub, on_fd_lost=self._report_fd_lost)
-        self._wake_selector = selector.wake
-        self._hub_selector = selector
         # Greenthreads of this thread parked in yield_future() on this loop:
         # close() must not leave them parked forever.
-        self._green_waiters: set[Any] = set()
-        self._fail_waiters_timer: _hub.Timer | None = None
-        super().__init__(selector)
+        self._green_waiters = _GreenWaiters(hub)
+        super().__init__(HubSelector(hub, on_fd_lost=self._report_fd_lost))
 
     def __repr__(self) -> str:
         return (
@@ -100,7 +146,10 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
     # -- clock -------------------------------------------------------------------
 
     def time(self) -> float:
-        return self._clock()
+        # Two steps: a method-style call of an instance's attribute
+        # (self._hub.clock()) is one CPython cannot specialise.
+        clock = self._hub.clock
+        return clock()
 
     # -- running -----------------------------------------------------------------
 
@@ -122,10 +171,7 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
 
     def close(self) -> None:
         super().close()
-        if self._green_waiters and self._fail_waiters_timer is None:
-            # Resume them from the hub: switching into them from here would
-            # leave this greenthread with nobody to switch back to it.
-            self._fail_waiters_timer = self._hub.call_later(0, self._fail_green_waiters)
+        self._green_waiters.fail_soon()
 
     def add_green_waiter(self, waiter: Any) -> None:
         """*waiter* (a greenlet) parks until a future of this loop is done."""
@@ -134,27 +180,6 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
     def discard_green_waiter(self, waiter: Any) -> None:
         """*waiter*'s wait has ended, however it ended."""
         self._green_waiters.discard(waiter)
-        timer = self._fail_waiters_timer
-        if not self._green_waiters and timer is not None:
-            # Nobody left to tell: leave no timer of this loop on the hub.
-            self._fail_waiters_timer = None
-            if not timer.called:
-                timer.cancel()
-
-    def _fail_green_waiters(self) -> None:
-        # Run by a hub timer.  A waiter leaves the set when its wait ends.
-        self._fail_waiters_timer = None
-        for waiter in list(self._green_waiters):
-            if waiter in self._green_waiters and not waiter.dead:
-                waiter.throw(
-                    RuntimeError(
-                        "the event loop was closed while this greenthread waited "
-                        "in aioeventlet.yield_future(): what it waited for will "
-                        "never complete. Close the loop only after the work "
-                        "greenthreads wait for is done, or kill those "
-                        "greenthreads first."
-                    )
-                )
 
     def run_until_complete(self, future: Any) -> Any:
         # Refuse before asyncio wraps a coroutine in a task that would never run.
@@ -162,7 +187,7 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         return super().run_until_complete(future)
 
     def _check_hub_thread(self) -> None:
-        if _threading.get_ident() != self._hub_thread_id:
+        if _threading.get_ident() != self._hub.thread_id:
             raise RuntimeError(
                 "this aioeventlet loop was created in another OS thread: it is "
                 "bound to that thread's eventlet hub. Create the loop in the "
@@ -181,7 +206,7 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         # into a greenthread id; compare real OS threads instead.
         if self._thread_id is None:
             return
-        if _threading.get_ident() != self._hub_thread_id:
+        if _threading.get_ident() != self._hub.thread_id:
             raise RuntimeError(
                 "Non-thread-safe operation invoked on an event loop other "
                 "than the current one"
@@ -207,8 +232,9 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         # The hot path of every callback-driven program: test the selector's
         # parked greenthread here rather than pay a call to wake() each time
         # (only another greenthread can call this while the loop is parked).
-        if self._hub_selector._waiter is not None:
-            self._wake_selector()
+        selector = self._selector
+        if selector._waiter is not None:
+            selector.wake()
         return handle
 
     def call_at(
@@ -230,13 +256,16 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         heapq.heappush(self._scheduled, timer)
         timer._scheduled = True  # type: ignore[attr-defined]
         # As in call_soon: call wake() only when the loop is parked.
-        if self._hub_selector._waiter is not None:
-            self._wake_selector()
+        selector = self._selector
+        if selector._waiter is not None:
+            selector.wake()
         return timer
 
     def stop(self) -> None:
         self._stopping = True
-        self._wake_selector()
+        selector = self._selector
+        if selector is not None:  # None once closed
+            selector.wake()
 
     # -- fds closed behind the loop's back ----------------------------------------
 
