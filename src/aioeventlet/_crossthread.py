@@ -33,7 +33,7 @@ _threading = _hub.original("threading")
 
 _T = TypeVar("_T")
 
-__all__ = ["run_switchable"]
+__all__ = ["close_mailbox", "run_switchable"]
 
 
 class _Mailbox:
