@@ -130,6 +130,12 @@ class _File:
         else:
             self.writer = listener
 
+    def pop_listener(self, event: int) -> Listener | None:
+        listener = self.listener(event)
+        if listener is not None:
+            self.set_listener(event, None)
+        return listener
+
     def __call__(self) -> None:
         self.selector._on_fd_lost(self.fd)
 
@@ -361,8 +367,7 @@ class HubSelector(_BaseSelector):
         # The hub has already dropped our listeners for it.
         file = self._files.get(fd)
         for event, _ in _EVTYPES:
-            if file is not None and file.listener(event) is not None:
-                file.set_listener(event, None)
+            if file is not None and file.pop_listener(event) is not None:
                 self._armed -= 1
             self._disarmed.discard((fd, event))
         self._events.pop(fd, None)
@@ -418,12 +423,10 @@ class HubSelector(_BaseSelector):
 
     def _disarm(self, fd: int, event: int) -> None:
         file = self._files.get(fd)
-        listener = file.listener(event) if file is not None else None
-        if file is None or listener is None:
-            return
-        file.set_listener(event, None)
-        self._armed -= 1
-        self._hub.remove_listener(listener)
+        listener = file.pop_listener(event) if file is not None else None
+        if listener is not None:
+            self._armed -= 1
+            self._hub.remove_listener(listener)
 
     def _rearm(self) -> None:
         pending, self._disarmed = self._disarmed, set()

@@ -324,15 +324,14 @@ def judge(  # noqa: PLR0912, PLR0917 - one comparison, read top to bottom
         in_stock = stock.get(test_id, "missing") in OK
         if in_stock:
             v.stock_ok += 1
-        if test_id in table and ok and table[test_id].flaky:
-            v.ours_ok += in_stock
-        elif test_id in table:
+        entry = table.get(test_id)
+        # A flaky entry is a race in the test: a pass counts as a pass, and
+        # stock asyncio may pass it too.
+        if entry is not None and not (ok and entry.flaky):
             if ok:
                 v.unexpected_passes.append(test_id)
             elif in_stock:
                 v.known += 1
-            # A flaky harness race may go either way for stock asyncio too.
-            entry = table[test_id]
             if entry.cause == "harness" and in_stock and not entry.flaky:
                 v.wrong_harness.append(test_id)
         elif ok:
