@@ -1,8 +1,12 @@
 """The core loop's behaviour (DESIGN.md section 3, "The loop").
 
-Tests that take the ``loop`` or ``loop_factory`` fixture run once on stock
-asyncio and once on aioeventlet with the same body.  Tests about greenthreads
-run on aioeventlet only: that is the behaviour stock asyncio cannot offer.
+Behaviour tests take the ``loop`` or ``loop_factory`` fixture and run once on
+stock asyncio and once on aioeventlet with the same body.  Stock asyncio waits
+in its own selector and never switches to eventlet's hub, and greenthreads see
+its running loop (asyncio keeps it per OS thread): where that makes it behave
+differently, the body asserts the contrast, so the stock loop shows what the
+test would see without aioeventlet.  Tests of aioeventlet's own mechanics (hub
+listeners and timers, the policy, its errors) run on aioeventlet only.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import eventlet
 import eventlet.debug
@@ -26,8 +31,11 @@ from eventlet.greenthread import GreenThread
 
 import aioeventlet
 from aioeventlet import _hub
+from aioeventlet._selector import HubSelector
 
 from .conftest import LoopFactory, hub_leftovers
+
+TICKS = ["g0", "g1", "g2"]
 
 
 def green_ticker(log: list[str], name: str, count: int, delay: float) -> None:
@@ -36,46 +44,84 @@ def green_ticker(log: list[str], name: str, count: int, delay: float) -> None:
         eventlet.sleep(delay)
 
 
+def is_green(loop: asyncio.AbstractEventLoop) -> bool:
+    return isinstance(loop, aioeventlet.EventLoop)
+
+
+def record_calls(
+    monkeypatch: pytest.MonkeyPatch,
+    owner: type,
+    name: str,
+    calls: list[tuple[Any, ...]],
+) -> None:
+    """Wrap the method *owner.name* for the test: each call appends its
+    arguments (after self) to *calls*, then runs the real method."""
+    real = getattr(owner, name)
+
+    def spy(self: object, *args: Any) -> Any:
+        calls.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(owner, name, spy)
+
+
 # -- running in the calling greenthread ------------------------------------------
 
 
-def test_greenthreads_run_while_loop_waits() -> None:
+def test_greenthreads_run_while_loop_waits(loop: asyncio.AbstractEventLoop) -> None:
+    """While the loop waits, greenthreads run.  Stock asyncio waits in its own
+    selector: they starve until something switches to eventlet's hub."""
     log: list[str] = []
 
-    async def main() -> None:
+    async def main() -> list[str]:
         gt = eventlet.spawn(green_ticker, log, "g", 3, 0.01)
         await asyncio.sleep(0.1)
+        # Look before gt.wait(): it switches to the hub, which runs the
+        # greenthread to its end on any loop.
+        ran_while_waiting = list(log)
         gt.wait()
+        return ran_while_waiting
 
-    aioeventlet.run(main())
-    assert log == ["g0", "g1", "g2"]
+    ran_while_waiting = loop.run_until_complete(main())
+    if is_green(loop):
+        assert ran_while_waiting == TICKS
+    else:
+        assert ran_while_waiting == [], "stock asyncio ran eventlet's hub"
+    assert log == TICKS
 
 
-def test_greenthreads_run_while_loop_is_busy() -> None:
+def test_greenthreads_run_while_loop_is_busy(loop: asyncio.AbstractEventLoop) -> None:
     """A loop that never waits (always has ready callbacks) still lets
-    greenthreads run: it yields to the hub on every iteration."""
+    greenthreads run: it yields to the hub on every iteration.  A busy stock
+    loop never does."""
     log: list[str] = []
+    max_spins = 1000
 
-    async def main() -> int:
+    async def main() -> tuple[int, list[str]]:
         gt = eventlet.spawn(green_ticker, log, "g", 3, 0)
         spins = 0
-        while len(log) < 3:
+        while len(log) < 3 and spins < max_spins:
             await asyncio.sleep(0)
             spins += 1
-            assert spins < 1000, "greenthread starved by a busy loop"
+        ran_while_busy = list(log)  # before gt.wait() runs the hub anyway
         gt.wait()
-        return spins
+        return spins, ran_while_busy
 
-    spins = aioeventlet.run(main())
-    assert log == ["g0", "g1", "g2"]
-    assert spins < 20
+    spins, ran_while_busy = loop.run_until_complete(main())
+    if is_green(loop):
+        assert spins < max_spins, "greenthread starved by a busy loop"
+        assert ran_while_busy == TICKS
+        assert spins < 20
+    else:
+        assert (spins, ran_while_busy) == (max_spins, []), "stock ran the hub"
+    assert log == TICKS
 
 
-def test_run_forever_runs_in_calling_greenthread() -> None:
+def test_run_forever_runs_in_calling_greenthread(loop_factory: LoopFactory) -> None:
     seen: list[object] = []
 
     def in_greenthread() -> None:
-        loop = aioeventlet.new_event_loop()
+        loop = loop_factory()
         try:
             loop.call_soon(lambda: seen.append(eventlet.getcurrent()))
             loop.call_soon(loop.stop)
@@ -110,15 +156,46 @@ def test_hello_world_with_policy() -> None:
     assert out == ["Hello World"]
 
 
-def test_runner_with_loop_factory() -> None:
+def test_policy_builds_on_the_platform_default_policy() -> None:
+    """EventLoopPolicy's base class is the policy class asyncio itself installs
+    by default, found without the name that warns on Python 3.14; and importing
+    aioeventlet does not load the policy module."""
+    proc = _run_python(
+        "import asyncio, sys\n"
+        "import aioeventlet\n"
+        "print('aioeventlet._policy' in sys.modules)\n"
+        "from aioeventlet import _policy\n"
+        # 3.14 deprecates get_event_loop_policy(); its private twin is silent.
+        "get = getattr(asyncio.events, '_get_event_loop_policy', None)\n"
+        "default = type((get or asyncio.get_event_loop_policy)())\n"
+        "print(default.__module__, default.__qualname__)\n"
+        "print(_policy._BasePolicy is default)\n"
+        "print(issubclass(_policy.EventLoopPolicy, default))\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    lazy, default, is_base, subclass = proc.stdout.splitlines()
+    assert lazy == "False", "importing aioeventlet loaded the policy module"
+    assert default == "asyncio.unix_events _UnixDefaultEventLoopPolicy"
+    assert is_base == subclass == "True"
+    if sys.version_info < (3, 14):
+        from aioeventlet._policy import EventLoopPolicy
+
+        assert EventLoopPolicy.__bases__ == (asyncio.DefaultEventLoopPolicy,)
+
+
+def test_runner_with_loop_factory(loop_factory: LoopFactory, loop_kind: str) -> None:
     if sys.version_info < (3, 11):
         pytest.skip("asyncio.Runner is new in Python 3.11")
+    expected = {
+        "asyncio": asyncio.SelectorEventLoop,
+        "aioeventlet": aioeventlet.EventLoop,
+    }
 
     async def main() -> type:
         return type(asyncio.get_running_loop())
 
-    with asyncio.Runner(loop_factory=aioeventlet.new_event_loop) as runner:
-        assert runner.run(main()) is aioeventlet.EventLoop
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        assert runner.run(main()) is expected[loop_kind]
 
 
 def test_run_returns_result_and_raises(loop_factory: LoopFactory) -> None:
@@ -145,16 +222,27 @@ def test_run_returns_result_and_raises(loop_factory: LoopFactory) -> None:
 @pytest.mark.parametrize(
     "how", ["call_soon", "call_at", "call_later", "stop", "future"]
 )
-def test_other_greenthread_wakes_parked_loop(how: str) -> None:
+def test_other_greenthread_wakes_parked_loop(
+    loop_factory: LoopFactory, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Work scheduled by a greenthread of the same OS thread wakes a loop
-    parked with nothing to do at once, without the self-pipe."""
-    loop = aioeventlet.new_event_loop()
-    done: list[float] = []
+    parked with nothing to do at once, without the self-pipe.  Stock asyncio
+    sleeps in its own selector until its next timer, and the greenthread does
+    not even run before then."""
+    loop = loop_factory()
+    green = is_green(loop)
+    # The loop's only timer, which stops it.  aioeventlet must return long
+    # before it (woken, not timed out); stock asyncio sleeps until it, so it
+    # is short there to keep the test fast.
+    far_delay = 30.0 if green else 0.2
+    poked: list[float] = []
+    # What the greenthread had done when the far timer fired.
+    far_fired: list[list[float]] = []
     fut = loop.create_future()
 
     def poke() -> None:
         eventlet.sleep(0.01)
-        done.append(time.monotonic())
+        poked.append(time.monotonic())
         if how == "call_soon":
             loop.call_soon(loop.stop)
         elif how == "call_at":
@@ -166,28 +254,33 @@ def test_other_greenthread_wakes_parked_loop(how: str) -> None:
         else:
             fut.set_result(None)
 
+    def on_far() -> None:
+        far_fired.append(list(poked))
+        loop.stop()
+
     if how == "future":
         fut.add_done_callback(lambda _: loop.stop())
-    # A far-away timer keeps the loop parked for an hour unless it is woken.
-    far = loop.call_later(3600, lambda: None)
-    writes: list[int] = []
-    real_write = loop._write_to_self  # type: ignore[attr-defined]
-
-    def counting_write_to_self() -> None:
-        writes.append(1)
-        real_write()
-
-    loop._write_to_self = counting_write_to_self  # type: ignore[attr-defined]
+    far = loop.call_later(far_delay, on_far)
+    writes: list[tuple[Any, ...]] = []
+    record_calls(monkeypatch, type(loop), "_write_to_self", writes)
     gt = eventlet.spawn(poke)
     start = time.monotonic()
     try:
         loop.run_forever()
+        elapsed = time.monotonic() - start
+        ran_while_parked = list(poked)
     finally:
         far.cancel()
         gt.wait()
         loop.close()
-    assert done, "the greenthread never ran"
-    assert time.monotonic() - start < 30  # it returned: woken, not timed out
+    if green:
+        assert ran_while_parked, "the greenthread never ran"
+        assert far_fired == [], "the loop slept until its own timer"
+        # A generous bound: it proves the loop was woken, not that it is fast.
+        assert elapsed < 5, f"returned after {elapsed:.1f}s, not woken at once"
+    else:
+        assert ran_while_parked == [], "stock asyncio ran eventlet's hub"
+        assert far_fired == [[]], "stock asyncio returned before its timer"
     assert writes == [], "a same-thread wake-up went through the self-pipe"
 
 
@@ -211,37 +304,45 @@ def test_call_soon_threadsafe_from_os_thread(loop: asyncio.AbstractEventLoop) ->
 # -- clock ------------------------------------------------------------------------
 
 
-def test_loop_time_is_hub_clock() -> None:
-    loop = aioeventlet.new_event_loop()
-    try:
-        hub = eventlet.hubs.get_hub()
-        before = hub.clock()
-        now = loop.time()
-        after = hub.clock()
-        assert before <= now <= after
-    finally:
-        loop.close()
+def test_loop_time_is_hub_clock(loop: asyncio.AbstractEventLoop) -> None:
+    """aioeventlet reads the hub's clock; stock asyncio agrees only because
+    both read time.monotonic()."""
+    hub = eventlet.hubs.get_hub()
+    before = hub.clock()
+    now = loop.time()
+    after = hub.clock()
+    assert before <= now <= after
 
 
-def test_asyncio_and_eventlet_timers_interleave_in_order() -> None:
+def test_asyncio_and_eventlet_timers_interleave_in_order(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """On aioeventlet, asyncio and eventlet timers fire in deadline order;
+    stock asyncio never runs eventlet's hub, so eventlet's wait for it."""
     order: list[str] = []
 
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
+    async def main() -> list[str]:
         for delay in (0.03, 0.01):
             loop.call_later(delay, order.append, f"asyncio{delay}")
         for delay in (0.04, 0.02):
             eventlet.spawn_after(delay, order.append, f"eventlet{delay}")
         await asyncio.sleep(0.08)
+        return list(order)
 
-    aioeventlet.run(main())
-    assert order == ["asyncio0.01", "eventlet0.02", "asyncio0.03", "eventlet0.04"]
+    fired_while_running = loop.run_until_complete(main())
+    eventlet.sleep(0.01)  # the hub fires what is still due, if anything
+    if is_green(loop):
+        in_order = ["asyncio0.01", "eventlet0.02", "asyncio0.03", "eventlet0.04"]
+        assert fired_while_running == order == in_order
+    else:
+        assert fired_while_running == ["asyncio0.01", "asyncio0.03"]
+        assert order == [*fired_while_running, "eventlet0.02", "eventlet0.04"]
 
 
 # -- leaving the hub clean -----------------------------------------------------------
 
 
-def test_close_leaves_hub_clean() -> None:
+def test_close_leaves_hub_clean(loop_factory: LoopFactory) -> None:
     before = hub_leftovers()
 
     async def main() -> None:
@@ -255,34 +356,145 @@ def test_close_leaves_hub_clean() -> None:
         server.close()
         await server.wait_closed()
 
-    loop = aioeventlet.new_event_loop()
-    loop.run_until_complete(main())
-    # While open, the loop's self-pipe has its persistent listener.
-    assert "listeners" in hub_leftovers()
-    loop.close()
+    loop = loop_factory()
+    try:
+        loop.run_until_complete(main())
+        if is_green(loop):
+            # While open, the loop's self-pipe has its persistent listener.
+            assert "listeners" in hub_leftovers()
+        else:
+            assert hub_leftovers() == before  # stock asyncio never uses the hub
+    finally:
+        loop.close()
     assert hub_leftovers() == before
 
 
-def test_wait_cancels_its_timers() -> None:
-    """A wait cut short by I/O cancels the hub timer it set: no timer leak."""
+def _timers_of(selector: HubSelector) -> list[Any]:
+    """The live hub timers that resume *selector*'s parked loop."""
     hub = eventlet.hubs.get_hub()
+    return [
+        timer
+        for _, timer in hub.timers + hub.next_timers
+        if not timer.called
+        # A live eventlet Timer keeps (callback, args, kwargs) in .tpl; ours
+        # are the selector's bound _resume.
+        and getattr(timer.tpl[0], "__self__", None) is selector
+    ]
+
+
+def test_wait_cancels_its_timers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wait cut short by I/O cancels the hub timer it set: no timer leak."""
+    parks: list[tuple[Any, ...]] = []
+    record_calls(monkeypatch, HubSelector, "_park", parks)
+    rounds = 50
+    left_per_round: list[list[Any]] = []
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        for _ in range(50):
-            fut = loop.create_future()
-            loop.call_later(0.001, fut.set_result, None)
-            loop.call_later(3600, lambda: None).cancel()
-            await fut
+        selector = loop._selector  # type: ignore[attr-defined]
+        # Another greenthread on the hub (its sleep is a hub timer): select()
+        # must park on the hub rather than poll its fds alone, and so sets a
+        # timer for its timeout each time.
+        sleeper = eventlet.spawn(eventlet.sleep, 3600)
+        # Each wait would last an hour but for the I/O that ends it.
+        far = loop.call_later(3600, lambda: None)
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        try:
+            for _ in range(rounds):
+                eventlet.spawn_after(0.001, b.send, b"x")
+                assert await loop.sock_recv(a, 1) == b"x"
+                left_per_round.append(_timers_of(selector))
+        finally:
+            far.cancel()
+            sleeper.kill()
+            a.close()
+            b.close()
 
     aioeventlet.run(main())
+    long_waits = [t for (t,) in parks if t is not None and t > 3000]
+    assert len(long_waits) >= rounds, f"the loop did not park each round: {parks}"
+    assert left_per_round == [[]] * rounds, "a wait left its hub timer behind"
+    hub = eventlet.hubs.get_hub()
     assert not [t for _, t in hub.timers + hub.next_timers if not t.called]
+
+
+@pytest.mark.parametrize("company", ["alone", "with_greenthread"])
+def test_hub_listeners_persist_across_iterations(
+    company: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registered reader and writer keep one hub listener each, whether the
+    loop polls its fds itself (alone on the hub) or parks on the hub (another
+    greenthread exists): nothing is added or removed per iteration."""
+    hub = eventlet.hubs.get_hub()
+    added: list[tuple[Any, ...]] = []
+    removed: list[tuple[Any, ...]] = []
+    parks: list[tuple[Any, ...]] = []
+    rounds = 100
+    loop = aioeventlet.new_event_loop()
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    fd = a.fileno()
+    readers: list[object] = []
+    writers: list[object] = []
+
+    def on_readable() -> None:
+        a.recv(1)
+        readers.append(hub.listeners[_hub.READ][fd])
+        if len(readers) < rounds:
+            b.send(b"x")  # ready again for the next iteration
+        else:
+            loop.stop()
+
+    def on_writable() -> None:  # a socket is writable on every iteration
+        writers.append(hub.listeners[_hub.WRITE][fd])
+
+    sleeper = None
+    try:
+        loop.add_reader(fd, on_readable)
+        loop.add_writer(fd, on_writable)
+        listeners = (hub.listeners[_hub.READ][fd], hub.listeners[_hub.WRITE][fd])
+        # On the hub's class: aioeventlet calls them on the instance.
+        record_calls(monkeypatch, type(hub), "add", added)
+        record_calls(monkeypatch, type(hub), "remove", removed)
+        record_calls(monkeypatch, HubSelector, "_park", parks)
+        if company == "with_greenthread":
+            sleeper = eventlet.spawn(eventlet.sleep, 3600)
+        b.send(b"x")
+        loop.run_forever()
+        assert (added, removed) == ([], []), "listeners re-added or removed"
+        loop.remove_reader(fd)
+        loop.remove_writer(fd)
+        assert [(gone.evtype, gone.fileno) for (gone,) in removed] == [
+            (_hub.READ, fd),
+            (_hub.WRITE, fd),
+        ]
+    finally:
+        if sleeper is not None:
+            sleeper.kill()
+        loop.close()
+        a.close()
+        b.close()
+    assert len(readers) == rounds <= len(writers)
+    # One listener object per event, the same one on every iteration.
+    assert (set(map(id, readers)), set(map(id, writers))) == (
+        {id(listeners[0])},
+        {id(listeners[1])},
+    )
+    if company == "alone":
+        assert parks == [], "the loop parked although nothing else was on the hub"
+    else:
+        assert len(parks) >= rounds, "the loop did not wait on the hub"
 
 
 # -- other greenthreads do not see the loop running -----------------------------------
 
 
-def test_other_greenthreads_see_no_running_loop() -> None:
+def test_other_greenthreads_see_no_running_loop(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """On stock asyncio the running loop is per OS thread, so a greenthread
+    sees the loop and the task of the greenthread that runs it."""
     seen: list[object] = []
 
     def probe() -> None:
@@ -292,29 +504,38 @@ def test_other_greenthreads_see_no_running_loop() -> None:
             except RuntimeError as exc:
                 seen.append(str(exc))
 
-    async def main() -> None:
+    async def main() -> object:
         eventlet.spawn(probe).wait()
         seen.append(asyncio.get_running_loop())
+        return asyncio.current_task()
 
-    loop = aioeventlet.new_event_loop()
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
-    assert seen == ["no running event loop", "no running event loop", loop]
+    task = loop.run_until_complete(main())
+    if is_green(loop):
+        assert seen == ["no running event loop", "no running event loop", loop]
+    else:
+        assert seen == [loop, task, loop]
 
 
-def test_asyncio_run_inside_greenthread_while_another_loop_runs() -> None:
+def test_asyncio_run_inside_greenthread_while_another_loop_runs(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
     """An eventlet.wsgi-style handler calls aioeventlet.run() (asyncio.run with
-    our loop) while the main greenthread runs a loop of its own."""
+    our loop) while the main greenthread runs a loop of its own.  Under a
+    stock loop the handler sees that loop running and is refused."""
     results: list[tuple[str, object]] = []
+    refusals: list[str] = []
 
     async def inner(tag: str) -> tuple[str, object]:
         await asyncio.sleep(0.01)
         return tag, asyncio.get_running_loop()
 
     def handler(tag: str) -> None:
-        results.append(aioeventlet.run(inner(tag)))
+        coro = inner(tag)
+        try:
+            results.append(aioeventlet.run(coro))
+        except RuntimeError as exc:
+            coro.close()  # refused before it started: never awaited
+            refusals.append(str(exc))
 
     async def outer() -> object:
         gts = [eventlet.spawn(handler, tag) for tag in ("a", "b")]
@@ -323,11 +544,19 @@ def test_asyncio_run_inside_greenthread_while_another_loop_runs() -> None:
             gt.wait()
         return asyncio.get_running_loop()
 
-    outer_loop = aioeventlet.run(outer())
-    assert sorted(tag for tag, _ in results) == ["a", "b"]
-    loops = {id(loop) for _, loop in results}
-    assert len(loops) == 2
-    assert id(outer_loop) not in loops
+    outer_loop = loop.run_until_complete(outer())
+    assert outer_loop is loop
+    if is_green(loop):
+        assert refusals == []
+        assert sorted(tag for tag, _ in results) == ["a", "b"]
+        loops = {id(inner_loop) for _, inner_loop in results}
+        assert len(loops) == 2
+        assert id(outer_loop) not in loops
+    else:
+        assert results == []
+        assert len(refusals) == 2
+        for refusal in refusals:
+            assert "cannot be called from a running event loop" in refusal
 
 
 def test_asyncio_run_with_policy_in_greenthread() -> None:
@@ -482,8 +711,10 @@ def test_run_forever_while_running(loop: asyncio.AbstractEventLoop) -> None:
     loop.run_until_complete(nested())
 
 
-def test_run_forever_from_other_greenthread_while_running() -> None:
-    loop = aioeventlet.new_event_loop()
+def test_run_forever_from_other_greenthread_while_running(
+    loop_factory: LoopFactory,
+) -> None:
+    loop = loop_factory()
     errors: list[str] = []
 
     def intruder() -> None:
@@ -591,7 +822,7 @@ def test_loop_from_other_os_thread_is_refused() -> None:
 # -- settings and environment ---------------------------------------------------
 
 
-def test_creating_a_loop_changes_no_eventlet_setting() -> None:
+def test_creating_a_loop_changes_no_eventlet_setting(loop_factory: LoopFactory) -> None:
     hub = eventlet.hubs.get_hub()
     from eventlet.hubs import hub as hub_module
 
@@ -606,7 +837,11 @@ def test_creating_a_loop_changes_no_eventlet_setting() -> None:
         )
 
     before = settings()
-    aioeventlet.run(asyncio.sleep(0))
+    loop = loop_factory()
+    try:
+        loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        loop.close()
     assert settings() == before
 
 
