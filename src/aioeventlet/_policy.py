@@ -9,10 +9,8 @@ later, using it warns as asyncio's own policies do.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import types
-from typing import Any
 
 from . import _hub
 from ._executor import unpatched
@@ -20,11 +18,20 @@ from ._loop import EventLoop
 
 __all__ = ["EventLoopPolicy"]
 
+
+# The base class is the policy class asyncio installs by default, looked up
+# where each Python defines it, never through the public name: from 3.14 on,
+# ``asyncio.DefaultEventLoopPolicy`` is served by a module ``__getattr__`` that
+# warns, and the class lives on only as the platform module's private
+# ``_DefaultEventLoopPolicy`` (``asyncio.events`` defines none: its
+# ``_init_event_loop_policy()`` imports that one).  Before 3.14 the platform
+# module exports it under the public name, which ``asyncio`` re-exports.
+# aioeventlet runs on POSIX only (eventlet's fd-polling hubs): the platform
+# module is unix_events.
 if sys.version_info >= (3, 14):  # pragma: no cover - no 3.14 on CI yet
-    # asyncio.DefaultEventLoopPolicy itself warns on access from 3.14 on.
-    _BasePolicy: Any = asyncio.events._DefaultEventLoopPolicy
+    from asyncio.unix_events import _DefaultEventLoopPolicy as _BasePolicy
 else:
-    _BasePolicy = asyncio.DefaultEventLoopPolicy
+    from asyncio.unix_events import DefaultEventLoopPolicy as _BasePolicy
 
 
 class EventLoopPolicy(_BasePolicy):
