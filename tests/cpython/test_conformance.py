@@ -19,6 +19,7 @@ CI time is counted.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -29,6 +30,15 @@ from . import run
 MODE = os.environ.get("AIOEVENTLET_CONFORMANCE_MODE", "plain")
 JOBS = int(os.environ.get("AIOEVENTLET_CONFORMANCE_JOBS", "2"))
 MODULES = run.discover_modules()
+if not MODULES:
+    # Without this, the parametrization below would be empty and the run green.
+    raise RuntimeError(
+        f"no CPython test modules to run: {sys.executable} (Python {run.PYTHON}) "
+        f"has no test_*.py in {run.stdlib_test_asyncio()}. Its test suite is "
+        f"missing (Debian and Ubuntu ship it apart: apt install "
+        f"libpython{run.PYTHON}-testsuite); run tests/cpython with an "
+        f"interpreter that has Lib/test/test_asyncio, such as a pyenv build."
+    )
 DATA = run.load_data()
 STOCK: dict[str, dict[str, str]] = DATA.get(f"stock-{MODE}", {})
 TIMINGS: dict[str, float] = DATA.get("seconds", {}).get(f"aioeventlet-{MODE}", {})
