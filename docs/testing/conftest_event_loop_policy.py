@@ -11,7 +11,4 @@ import aioeventlet
 
 @pytest.fixture(scope="session")
 def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
-    # aioeventlet.EventLoopPolicy is loaded on first use, so type checkers
-    # see it as Any: the annotation says what it is.
-    policy: asyncio.AbstractEventLoopPolicy = aioeventlet.EventLoopPolicy()
-    return policy
+    return aioeventlet.EventLoopPolicy()

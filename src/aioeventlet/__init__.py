@@ -7,6 +7,7 @@ call each other through :func:`yield_future` and :func:`wrap_greenthread`.
 # Imported under private names: dir(aioeventlet) shows only the public API.
 import sys as _sys
 import warnings as _warnings
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from ._bridges import to_green as to_green
 from ._bridges import wrap_greenthread as wrap_greenthread
@@ -14,6 +15,10 @@ from ._bridges import yield_future as yield_future
 from ._loop import EventLoop as EventLoop
 from ._loop import new_event_loop as new_event_loop
 from ._runner import run as run
+
+if _TYPE_CHECKING:
+    # For type checkers only: at run time __getattr__ below imports it lazily.
+    from ._policy import EventLoopPolicy as EventLoopPolicy
 
 __all__ = (
     "EventLoop",
