@@ -14,6 +14,7 @@ import gc
 import inspect
 import sys
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import Any, TypeVar
 
@@ -155,6 +156,94 @@ def test_yield_future_raises_the_coroutine_exception() -> None:
     run(main())
 
 
+@pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit])
+def test_keyboardinterrupt_from_a_waited_coroutine_stops_the_loop(
+    loop: asyncio.AbstractEventLoop, exc_type: type[BaseException]
+) -> None:
+    """asyncio's Task re-raises KeyboardInterrupt and SystemExit out of the
+    loop, whoever waits for it: run_until_complete() raises it, on stock
+    asyncio as on aioeventlet, and the task is done with it.  The greenthread
+    waiting in yield_future() gets the same exception once the hub resumes it."""
+    raised = exc_type("from the coroutine")
+    caught: list[BaseException] = []
+    waiting: list[Any] = []
+
+    async def stops() -> None:
+        await asyncio.sleep(0)
+        raise raised
+
+    def green_waiter() -> None:
+        try:
+            yield_future(stops(), loop=loop)
+        except BaseException as exc:
+            # Kept here: eventlet's hub would re-raise a KeyboardInterrupt
+            # or SystemExit that ends a greenthread in the main greenlet.
+            caught.append(exc)
+
+    async def main() -> None:
+        if isinstance(loop, aioeventlet.EventLoop):
+            waiting.append(eventlet.spawn(green_waiter))
+        else:  # the oracle: the same coroutine in a plain task
+            waiting.append(asyncio.ensure_future(stops()))
+        await asyncio.sleep(10)
+
+    main_task = loop.create_task(main())
+    with pytest.raises(exc_type) as info:
+        loop.run_until_complete(main_task)
+    assert info.value is raised
+    assert not main_task.done()  # the loop stopped under it
+    main_task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        loop.run_until_complete(main_task)
+    if isinstance(loop, aioeventlet.EventLoop):
+        waiting[0].wait()
+        assert caught == [raised]
+    else:
+        assert waiting[0].exception() is raised
+
+
+@pytest.mark.parametrize("runner", ["asyncio.run", "aioeventlet.run"])
+def test_keyboardinterrupt_from_a_waited_coroutine_under_run(runner: str) -> None:
+    """Under asyncio.run() or aioeventlet.run(), the run raises it, then its
+    teardown cancels the tasks left.  On aioeventlet, the coroutine awaiting
+    the waiter's wrap_greenthread() future is one: cancelling that future
+    kills the waiter (GreenletExit) before the hub could resume it."""
+    raised = KeyboardInterrupt("from the coroutine")
+    log: list[str] = []
+
+    async def stops() -> None:
+        await asyncio.sleep(0)
+        raise raised
+
+    def green_waiter() -> None:
+        try:
+            yield_future(stops())
+        except BaseException as exc:
+            log.append(f"waiter: {type(exc).__name__}")
+            raise
+
+    async def main() -> None:
+        awaited: asyncio.Future[Any]
+        if runner == "aioeventlet.run":
+            awaited = wrap_greenthread(eventlet.spawn(green_waiter))
+        else:  # the oracle: a task awaiting the same coroutine's task
+            awaited = asyncio.ensure_future(stops())
+        try:
+            await awaited
+        except asyncio.CancelledError:
+            log.append("main: CancelledError")
+            raise
+
+    run_main = aioeventlet.run if runner == "aioeventlet.run" else asyncio.run
+    with pytest.raises(KeyboardInterrupt) as info:
+        run_main(main())
+    assert info.value is raised
+    if runner == "aioeventlet.run":
+        assert log == ["waiter: GreenletExit", "main: CancelledError"]
+    else:
+        assert log == ["main: CancelledError"]
+
+
 def test_yield_future_of_a_task_cancelled_meanwhile_raises_cancelled() -> None:
     """The first hang of 0.5: a waited-for task cancelled by someone else."""
     outcome: list[str] = []
@@ -219,6 +308,35 @@ def test_yield_future_in_the_loop_greenthread_refuses_and_closes_coroutine() -> 
         fut.cancel()
 
     run(main())
+    gc.collect()  # a "never awaited" RuntimeWarning would fail the test here
+
+
+def test_yield_future_in_a_loop_callback_refuses_and_closes_coroutine() -> None:
+    """A plain callback runs in the loop's greenthread, like a coroutine."""
+    coro = slow_add(1, 2)
+    caught: list[BaseException] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def callback() -> None:
+            for loop_arg in (None, loop):
+                try:
+                    yield_future(coro, loop=loop_arg)
+                except BaseException as exc:
+                    caught.append(exc)
+            done.set_result(None)
+
+        loop.call_soon(callback)
+        await done
+
+    run(main())
+    assert [type(exc) for exc in caught] == [RuntimeError, RuntimeError]
+    for exc in caught:
+        assert "yield_future() was called in the greenthread that runs" in str(exc)
+        assert "aioeventlet.to_green(func, ...)" in str(exc)
+    assert inspect.getcoroutinestate(coro) == inspect.CORO_CLOSED
     gc.collect()  # a "never awaited" RuntimeWarning would fail the test here
 
 
@@ -345,18 +463,31 @@ def test_yield_future_runs_a_stopped_loop_in_the_calling_greenthread() -> None:
         fut = loop.create_future()
         loop.call_soon(fut.set_result, "later")
         assert yield_future(fut) == "later"
-        # And from a greenthread, with others running meanwhile.
-        log: list[str] = []
+        # And from a greenthread, with others running meanwhile: a ticker
+        # ticks every millisecond while the coroutine runs for 0.1 s.  Were
+        # the loop run so as to block the OS thread, it would see no tick.
+        ticks: list[int] = []
+        stop = eventlet.event.Event()
 
-        def tick() -> None:
-            log.append("tick")
-            eventlet.sleep(0)
+        def ticker() -> None:
+            while not stop.ready():
+                ticks.append(len(ticks))
+                eventlet.sleep(0.001)
 
-        ticker = eventlet.spawn(tick)
-        result = eventlet.spawn(yield_future, slow_add(2, 2), loop).wait()
-        ticker.wait()
-        assert result == 4
-        assert log == ["tick"]
+        async def count_ticks() -> int:
+            before = len(ticks)
+            for _ in range(10):
+                await asyncio.sleep(0.01)
+            return len(ticks) - before
+
+        ticking = eventlet.spawn(ticker)
+        try:
+            ticks_seen = eventlet.spawn(yield_future, count_ticks(), loop).wait()
+        finally:
+            stop.send()
+            ticking.wait()
+        # A generous bound: about 100 are due; none if the thread blocked.
+        assert ticks_seen >= 3
     finally:
         loop.close()
 
@@ -389,6 +520,34 @@ def test_killed_while_running_a_stopped_loop_cancels_the_task() -> None:
             gt.wait()
         assert seen == ["cancelled"]
         assert not loop.is_running()
+    finally:
+        loop.close()
+
+
+def test_eventlet_timeout_while_running_a_stopped_loop_cancels_the_task() -> None:
+    loop = aioeventlet.new_event_loop()
+    seen: list[str] = []
+
+    async def forever() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+
+    def green() -> str:
+        try:
+            with eventlet.Timeout(0.02):
+                yield_future(forever(), loop=loop)
+        except eventlet.Timeout:
+            return "timed out"
+        return "no timeout"
+
+    try:
+        assert eventlet.spawn(green).wait() == "timed out"
+        assert seen == ["cancelled"]
+        assert not loop.is_running()
+        assert yield_future(slow_add(1, 1), loop=loop) == 2  # still usable
     finally:
         loop.close()
 
@@ -484,6 +643,34 @@ def test_eventlet_timeout_in_the_waiter_cancels_the_task() -> None:
 
     run(main())
     assert seen == ["task cancelled"]
+
+
+def test_eventlet_timeout_in_the_waiter_leaves_a_future_passed_in_alone() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[str] = loop.create_future()
+        gate: asyncio.Future[int] = loop.create_future()
+        task = asyncio.ensure_future(awaiting(gate))
+
+        def green(awaited: asyncio.Future[Any]) -> str:
+            try:
+                with eventlet.Timeout(0.01):
+                    yield_future(awaited)
+            except eventlet.Timeout:
+                return "timed out"
+            return "no timeout"
+
+        for awaited in (fut, task):
+            assert await in_greenthread(green, awaited) == "timed out"
+            assert not awaited.done()
+            callbacks = awaited._callbacks or []  # type: ignore[attr-defined, unused-ignore]
+            assert not [cb for cb, _ in callbacks if isinstance(cb, _GreenWake)]
+        fut.set_result("still usable")
+        gate.set_result(3)
+        assert await fut == "still usable"
+        assert await task == 3
+
+    run(main())
 
 
 def test_a_wait_that_ended_early_leaves_no_stale_wakeup() -> None:
@@ -658,6 +845,39 @@ def test_yield_future_runs_the_coroutine_in_the_greenthread_context() -> None:
     assert run(main()) == ("green value", "green value")
 
 
+def test_yield_future_context_with_a_task_factory_and_on_a_stopped_loop() -> None:
+    """The two other ways the task gets made: by the loop calling the factory
+    (in a copy of the waiting greenthread's context), and by yield_future()
+    itself before it runs the stopped loop."""
+
+    async def read_and_set() -> str:
+        seen = var.get()
+        var.set("changed by the coroutine")
+        return seen
+
+    def green(loop: asyncio.AbstractEventLoop) -> tuple[str, str]:
+        var.set("green value")
+        seen = yield_future(read_and_set(), loop=loop)
+        return seen, var.get()
+
+    async def with_a_factory() -> tuple[str, str]:
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(
+            lambda loop, coro, **kw: asyncio.Task(coro, loop=loop, **kw)  # type: ignore[arg-type, unused-ignore]
+        )
+        try:
+            return await in_greenthread(green, loop)
+        finally:
+            loop.set_task_factory(None)
+
+    assert run(with_a_factory()) == ("green value", "green value")
+    stopped = aioeventlet.new_event_loop()
+    try:
+        assert eventlet.spawn(green, stopped).wait() == ("green value", "green value")
+    finally:
+        stopped.close()
+
+
 # -- yield_future across OS threads ------------------------------------------------
 
 
@@ -775,6 +995,30 @@ def test_killing_a_cross_thread_waiter_cancels_the_task(
     gt.kill()
     with pytest.raises(greenlet.GreenletExit):
         gt.wait()
+    assert cancelled.wait(10)
+
+
+def test_eventlet_timeout_in_a_cross_thread_waiter_cancels_the_task(
+    loop_thread: asyncio.AbstractEventLoop,
+) -> None:
+    cancelled = threading.Event()
+
+    async def forever() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    def green() -> str:
+        try:
+            with eventlet.Timeout(0.05):
+                yield_future(forever(), loop=loop_thread)
+        except eventlet.Timeout:
+            return "timed out"
+        return "no timeout"
+
+    assert eventlet.spawn(green).wait() == "timed out"
     assert cancelled.wait(10)
 
 
@@ -995,6 +1239,48 @@ def test_wrap_greenthread_rejects_started_and_finished_greenthreads() -> None:
     run(main())
 
 
+def test_wrap_greenthread_rejects_started_and_finished_raw_greenlets() -> None:
+    """greenlet deletes ``run`` once a greenlet starts: a started raw greenlet
+    must still get the RuntimeError, not the TypeError for a greenlet created
+    without a function."""
+    messages: list[str] = []
+
+    def refused(g: Any, loop: asyncio.AbstractEventLoop) -> str:
+        with pytest.raises(RuntimeError) as info:
+            wrap_greenthread(g, loop=loop)
+        assert type(info.value) is RuntimeError
+        return str(info.value)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        finished = greenlet.greenlet(lambda: None)
+        finished.switch()
+        assert finished.dead
+        messages.append(refused(finished, loop))
+
+        # Running: the greenlet wraps itself.
+        running = greenlet.greenlet(lambda: refused(greenlet.getcurrent(), loop))
+        messages.append(running.switch())
+
+        def pauses_midway() -> None:
+            parent = greenlet.getcurrent().parent
+            assert parent is not None
+            parent.switch()  # back here, for now
+
+        # Started, now suspended: it switched back to its parent midway.
+        suspended = greenlet.greenlet(pauses_midway)
+        suspended.switch()
+        messages.append(refused(suspended, loop))
+        suspended.switch()  # let it end
+        assert suspended.dead
+
+    run(main())
+    assert len(messages) == 3
+    assert "has already finished; wrap a greenthread before it starts" in messages[0]
+    for message in messages[1:]:
+        assert "is already running; wrap a greenthread before it starts" in message
+
+
 def test_wrap_greenthread_needs_an_aioeventlet_loop_of_this_thread() -> None:
     stock = asyncio.SelectorEventLoop()
     gt = eventlet.spawn(lambda: None)
@@ -1080,6 +1366,18 @@ def test_cancelling_a_raw_greenlet_future_kills_it() -> None:
         fut.cancel()
         await asyncio.sleep(0)
         assert g.dead
+        # Cancelled before it started: it never runs, the relay lets go.
+        ran: list[bool] = []
+        g2 = greenlet.greenlet(ran.append, parent=hub.greenlet)
+        fut2 = wrap_greenthread(g2)
+        relay = g2.parent
+        assert relay is not None
+        assert fut2.cancel()
+        await asyncio.sleep(0.01)
+        assert g2.dead
+        assert relay.dead
+        assert fut2.cancelled()
+        assert ran == []
 
     run(main())
     assert seen == ["GreenletExit"]
@@ -1144,6 +1442,78 @@ def test_a_raw_greenlet_still_returns_to_its_parent() -> None:
         assert await fut == 42
 
     run(main())
+
+
+@pytest.mark.parametrize("kill_with", [ValueError, greenlet.GreenletExit])
+def test_a_raw_greenlet_killed_before_it_starts_with_any_exception(
+    kill_with: type[BaseException],
+) -> None:
+    """greenlet never runs a raw greenlet killed before it starts, and an
+    exception other than GreenletExit goes straight to its parent: the relay
+    wrap_greenthread() puts there still settles the future, and the old
+    parent gets what it would get without wrapping."""
+
+    def outcome(g: Any) -> tuple[str, str, str]:
+        try:
+            value = g.throw(kill_with("killed early"))
+        except ValueError as exc:
+            return "raised", type(exc).__name__, str(exc)
+        return "returned", type(value).__name__, str(value)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Any]] = []
+
+        def green() -> tuple[tuple[str, str, str], tuple[str, str, str]]:
+            # Parent: this greenthread, which throws into them.
+            plain = greenlet.greenlet(lambda: "never runs")
+            wrapped = greenlet.greenlet(lambda: "never runs")
+            futures.append(wrap_greenthread(wrapped, loop=loop))
+            results = outcome(plain), outcome(wrapped)
+            assert plain.dead
+            assert wrapped.dead
+            return results
+
+        unwrapped, wrapped = await in_greenthread(green)
+        assert wrapped == unwrapped
+        if kill_with is ValueError:
+            assert unwrapped == ("raised", "ValueError", "killed early")
+            with pytest.raises(ValueError, match="killed early"):
+                await asyncio.wait_for(futures[0], 10)  # pending would hang
+        else:
+            assert unwrapped == ("returned", "GreenletExit", "killed early")
+            with pytest.raises(asyncio.CancelledError, match="the greenlet was killed"):
+                await asyncio.wait_for(futures[0], 10)
+
+    run(main())
+
+
+def test_a_wrapped_raw_greenlet_that_never_runs_leaves_nothing_behind() -> None:
+    """The relay parks as soon as wrap_greenthread() returns; a parked greenlet
+    escapes the cycle collector, so it must not keep the future alive."""
+
+    async def main() -> list[weakref.ref[Any]]:
+        g = greenlet.greenlet(lambda: "never runs")
+        fut = wrap_greenthread(g)
+        return [weakref.ref(g), weakref.ref(g.parent), weakref.ref(fut)]
+
+    refs = run(main())  # the loop closes with the future pending
+    gc.collect()  # a warning or an unraisable error here fails the test
+    assert [ref() for ref in refs] == [None, None, None]
+
+
+def test_a_raw_greenlet_killed_after_its_loop_closed() -> None:
+    """The relay settles nothing on a closed loop, and passes the exception on."""
+
+    async def main() -> tuple[Any, asyncio.Future[Any]]:
+        g = greenlet.greenlet(lambda: "never runs")  # parent: this greenlet
+        return g, wrap_greenthread(g)
+
+    g, fut = run(main())
+    with pytest.raises(LookupError, match="late"):
+        g.throw(LookupError("late"))
+    assert g.dead
+    assert not fut.done()
 
 
 def test_a_greenthread_killed_by_the_awaiting_coroutine_itself() -> None:
@@ -1272,6 +1642,26 @@ def test_wrapped_greenthread_runs_in_the_callers_context() -> None:
         return seen, seen_own, var.get()
 
     assert run(main()) == ("coroutine value", "unset", "coroutine value")
+
+
+def test_a_wrapped_raw_greenlet_runs_in_the_callers_context() -> None:
+    def green() -> str:
+        seen = var.get()
+        var.set("changed in the greenlet")
+        return seen
+
+    async def main() -> tuple[str, str, str]:
+        var.set("coroutine value")
+        # Not wrapped: a new greenlet starts in an empty context.
+        seen_plain: str = greenlet.greenlet(green).switch()
+        hub = eventlet.hubs.get_hub()
+        wrapped = greenlet.greenlet(green, parent=hub.greenlet)
+        fut = wrap_greenthread(wrapped)
+        hub.schedule_call_global(0, wrapped.switch)
+        seen: str = await fut
+        return seen_plain, seen, var.get()
+
+    assert run(main()) == ("unset", "coroutine value", "coroutine value")
 
 
 # -- to_green ----------------------------------------------------------------------

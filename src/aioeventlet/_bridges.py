@@ -30,6 +30,7 @@ import contextvars
 import inspect
 import os
 import types
+import weakref
 from asyncio import events
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -118,7 +119,8 @@ def yield_future(
     returns its result or raises its exception, whatever it is
     (``CancelledError``, ``KeyboardInterrupt`` included).  A coroutine or
     other awaitable runs in a new task of the loop, in a copy of the calling
-    greenthread's context.
+    greenthread's context; like any task, one that raises
+    ``KeyboardInterrupt`` or ``SystemExit`` also stops the loop with it.
 
     *loop* defaults to the future's loop, and for a coroutine or awaitable to
     the one aioeventlet loop running in this OS thread.  If that loop is not
@@ -569,36 +571,72 @@ class _GreenFuture(asyncio.Future[Any]):
             self.set_result(result)
         return result
 
-    def _relay(self, *args: Any) -> Any:
-        # The parent slipped between a raw greenlet and its old parent: a
-        # greenlet killed before it starts runs no code of its own, but still
-        # hands its parent a value.  Without _run_greenlet having run, that
-        # means killed.  The value goes on to the old parent, as before.
-        if not self._started and not self.done() and not self._loop.is_closed():
+    def _settle_unstarted(self, exc: BaseException | None) -> None:
+        # Called by _relay when the raw greenlet ended without _run_greenlet
+        # having run: it was killed before it started.
+        if self._started or self.done() or self._loop.is_closed():
+            return
+        if exc is None:
             super().cancel("the greenlet was killed")
-        return args[0] if len(args) == 1 else args
+        else:
+            self.set_exception(exc)
+
+
+def _relay(future: weakref.ReferenceType[_GreenFuture], starter: Any) -> Any:
+    """Run by the greenlet slipped between a raw greenlet and its old parent.
+
+    A raw greenlet killed before it starts runs no code of its own (greenlet
+    never calls its ``run``), but it still hands its parent something: the
+    ``GreenletExit`` as a value, or any other exception raised in the parent.
+    Only a parent that has started can catch an exception: one not started
+    yet dies on it unrun and passes it on.  So wrap_greenthread() starts this
+    relay at once, and it parks here, in ``starter.switch()``, until the
+    greenlet ends.  Then it settles the future if the greenlet never started
+    (``_run_greenlet`` settles it otherwise) and passes the value or the
+    exception on to the old parent, as if it had not been there.
+
+    The relay holds its future only weakly: a parked greenlet is never
+    collected by the cycle collector, so a strong reference (relay -> future
+    -> greenlet -> relay, its parent) would leak all three whenever the
+    greenlet is dropped without ever running.  Dropped, the relay gets the
+    ``GreenletExit`` greenlet throws into a parked greenlet it deallocates,
+    and lets it go: that ends it quietly.  (Parked, it also keeps *starter*,
+    the greenlet that called wrap_greenthread(), alive until it ends.)
+    """
+    try:
+        value = starter.switch()  # parked until the raw greenlet ends
+    except _hub.GreenletExit:
+        # Not from the raw greenlet: one that dies of GreenletExit hands it
+        # to its parent as a value.  It was thrown into the relay itself, by
+        # greenlet deallocating it; let it end the relay.
+        raise
+    except BaseException as exc:
+        fut = future()
+        if fut is not None:
+            fut._settle_unstarted(exc)
+        raise
+    fut = future()
+    if fut is not None:
+        fut._settle_unstarted(None)
+    return value
 
 
 def _check_greenthread(gt: Any) -> Callable[..., Any] | None:
     """None for a GreenThread, the run function of a raw greenlet; or the
     error that says why *gt* cannot be wrapped."""
     if isinstance(gt, _hub.GreenThread):
-        run: Callable[..., Any] | None = None
+        raw = False
     elif isinstance(gt, _hub.Greenlet):
-        try:
-            run = gt.run
-        except AttributeError:
-            raise TypeError(
-                f"wrap_greenthread() got a greenlet without a run function "
-                f"({gt!r}); create it as greenlet.greenlet(func), or use "
-                f"eventlet.spawn(func, ...)"
-            ) from None
+        raw = True
     else:
         raise TypeError(
             f"wrap_greenthread() expects an eventlet GreenThread (from "
             f"eventlet.spawn()) or a greenlet.greenlet with run set, not yet "
             f"started; got {type(gt).__qualname__}: {gt!r}"
         )
+    # Before reading run: greenlet deletes it once a greenlet starts, so a
+    # started or finished greenlet would look like one created without a
+    # function.
     if gt.dead:
         raise RuntimeError(
             f"wrap_greenthread(): {gt!r} has already finished; wrap a greenthread "
@@ -610,6 +648,16 @@ def _check_greenthread(gt: Any) -> Callable[..., Any] | None:
             f"before it starts, right after eventlet.spawn() and before anything "
             f"yields to the hub"
         )
+    if not raw:
+        return None
+    try:
+        run: Callable[..., Any] = gt.run
+    except AttributeError:
+        raise TypeError(
+            f"wrap_greenthread() got a greenlet without a run function "
+            f"({gt!r}); create it as greenlet.greenlet(func), or use "
+            f"eventlet.spawn(func, ...)"
+        ) from None
     return run
 
 
@@ -656,7 +704,11 @@ def wrap_greenthread(
     else:
         fut._run = run
         gt.run = fut._run_greenlet
-        gt.parent = _hub.Greenlet(fut._relay, parent=gt.parent)
+        # Started now, so that it is parked where it can catch an exception
+        # (see _relay); started from here, it switches back here at once.
+        relay = _hub.Greenlet(_relay, parent=gt.parent)
+        relay.switch(weakref.ref(fut), _hub.getcurrent())
+        gt.parent = relay
     return fut
 
 
