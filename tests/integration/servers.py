@@ -2,14 +2,20 @@
 
 Every server runs on 127.0.0.1 on a free port, as a child process of the test
 run, with its output in a log file.  Starting one is bounded: a server that
-exits early or does not listen in time is a :class:`ServerStartError` whose
+exits early or is not ready in time is a :class:`ServerStartError` whose
 message carries the server's log, so a broken install reads as an error with
 its cause, never as a hang.  Only the processes started here are ever stopped
-(by their own ``Popen`` handle).
+(by their own ``Popen`` handle, or the process group it leads).
+
+The bounds fit inside pytest-timeout's 60 s per test, which counts fixture
+setup: a session server is started inside the budget of the first test that
+uses it, and the suite's own error, with the log, must fire before
+pytest-timeout's bare "Timeout >60s".  test_servers.py checks that they fit.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import pwd
 import shutil
@@ -23,8 +29,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 PROGRAMS = Path(__file__).parent / "programs"
-START_TIMEOUT = 30.0
+# Seconds.  Worst case of a session's first PostgreSQL test, before its body:
+# ACCOUNT_TIMEOUT + INITDB_TIMEOUT + START_TIMEOUT, well inside the 60 s that
+# pytest-timeout allows it (a healthy start takes about 2 s).
+ACCOUNT_TIMEOUT = 5.0  # useradd of the PostgreSQL system user (as root, once)
+INITDB_TIMEOUT = 25.0
+START_TIMEOUT = 20.0  # one server, from its launch to ready
 STOP_TIMEOUT = 15.0
+PROGRAM_TIMEOUT = 45.0  # a program run by run_program()
 
 
 class ServerStartError(Exception):
@@ -45,6 +57,18 @@ def _accepts(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def http_ok(port: int, path: str, timeout: float = 2.0) -> bool:
+    """Whether ``GET path`` on 127.0.0.1:port answers 200 within *timeout*."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
 
 
 class ServerProcess:
@@ -78,11 +102,11 @@ class ServerProcess:
 
     def start(
         self,
-        ready: Callable[[str], bool] | None = None,
+        ready: Callable[[ServerProcess], bool] | None = None,
         timeout: float = START_TIMEOUT,
     ) -> None:
         """Start the server; return once it accepts TCP connections on its port
-        (and ``ready(log)`` holds, when given).  Raise ServerStartError with the
+        (and ``ready(self)`` holds, when given).  Raise ServerStartError with the
         server's log if it exits or is not ready within *timeout* seconds."""
         if shutil.which(self.argv[0]) is None and not Path(self.argv[0]).exists():
             raise ServerStartError(
@@ -110,13 +134,13 @@ class ServerProcess:
                     f"127.0.0.1:{self.port}.\ncommand: {' '.join(self.argv)}\n"
                     f"--- its log ---\n{self.log()}"
                 )
-            if _accepts(self.port) and (ready is None or ready(self.log())):
+            if _accepts(self.port) and (ready is None or ready(self)):
                 return
             time.sleep(0.05)
         self.stop()
         raise ServerStartError(
-            f"{self.name} did not listen on 127.0.0.1:{self.port} within "
-            f"{timeout:.0f} s.\ncommand: {' '.join(self.argv)}\n"
+            f"{self.name} did not listen on 127.0.0.1:{self.port}, or was not "
+            f"ready, within {timeout:.0f} s.\ncommand: {' '.join(self.argv)}\n"
             f"--- its log ---\n{self.log()}"
         )
 
@@ -135,16 +159,19 @@ class ServerProcess:
 
 def start_on_free_port(
     build: Callable[[int], ServerProcess],
-    ready: Callable[[str], bool],
+    ready: Callable[[ServerProcess], bool],
     attempts: int = 3,
+    timeout: float = START_TIMEOUT,
 ) -> ServerProcess:
-    """Build a server for a free port and start it.  free_port() can only
-    promise that the port was free a moment ago: if another process takes it
-    before the server binds it, try again on another port."""
+    """Build a server for a free port and start it, within *timeout* seconds in
+    all.  free_port() can only promise that the port was free a moment ago: if
+    another process takes it before the server binds it, try again on another
+    port, in the time left (and at least a second)."""
+    deadline = time.monotonic() + timeout
     for attempt in range(1, attempts + 1):
         server = build(free_port())
         try:
-            server.start(ready=ready)
+            server.start(ready=ready, timeout=max(deadline - time.monotonic(), 1.0))
         except ServerStartError:
             if attempt < attempts and "in use" in server.log():
                 continue
@@ -159,7 +186,7 @@ def start_on_free_port(
 def start_redis(workdir: Path) -> ServerProcess:
     return start_on_free_port(
         lambda port: _redis(workdir, port),
-        ready=lambda log: "Ready to accept connections" in log,
+        ready=lambda server: "Ready to accept connections" in server.log(),
     )
 
 
@@ -215,27 +242,97 @@ def _postgres_os_user() -> str | None:
     try:
         pwd.getpwnam(POSTGRES_OS_USER)
     except KeyError:
-        subprocess.run(
-            [
-                "useradd", "--system", "--no-create-home",
-                "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
-                POSTGRES_OS_USER,
-            ],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )  # fmt: skip
+        argv = [
+            "useradd", "--system", "--no-create-home",
+            "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+            POSTGRES_OS_USER,
+        ]  # fmt: skip
+        try:
+            subprocess.run(
+                argv, check=True, capture_output=True, timeout=ACCOUNT_TIMEOUT
+            )
+        except (
+            OSError,
+            subprocess.CalledProcessError,
+            subprocess.TimeoutExpired,
+        ) as exc:
+            output = "" if isinstance(exc, OSError) else _text(exc.stderr)
+            raise ServerStartError(
+                f"PostgreSQL refuses to run as root, and making the system user "
+                f"{POSTGRES_OS_USER!r} for it failed: {exc}\n{output}\n"
+                "Run the tests as a non-root user, or make that user by hand: "
+                f"{' '.join(argv)}"
+            ) from exc
     return POSTGRES_OS_USER
 
 
-def start_postgres() -> tuple[ServerProcess, Path]:
+def _initdb(
+    argv: Sequence[str],
+    log_path: Path,
+    *,
+    user: str | None,
+    cwd: Path,
+    timeout: float,
+) -> None:
+    """Run initdb; raise ServerStartError with its log if it fails or hangs."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            user=user,
+            cwd=cwd,
+            # Its own process group: initdb runs postgres as children of its
+            # own, and a hung initdb must not leave one of them behind.
+            start_new_session=True,
+        )
+    try:
+        code = proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the group initdb leads, only ours
+        proc.wait()
+        problem = f"did not finish within {timeout:.0f} s"
+    else:
+        if code == 0:
+            return
+        problem = f"exited with status {code}"
+    raise ServerStartError(
+        f"initdb {problem}.\ncommand: {' '.join(argv)}\n"
+        f"--- its log ---\n{log_path.read_text(errors='replace')}"
+    )
+
+
+def start_postgres(
+    bindir: Path | None = None,
+    *,
+    initdb_timeout: float = INITDB_TIMEOUT,
+    start_timeout: float = START_TIMEOUT,
+) -> tuple[ServerProcess, Path]:
     """initdb a throwaway cluster in a temp dir, start it; return it and the dir.
 
-    The directory is made with tempfile (not pytest's tmp_path, whose parents
-    are private to root) so that the PostgreSQL user can reach it."""
-    bindir = postgres_bindir()
+    *bindir* holds initdb and postgres (default: the newest installed).  The
+    directory is made with tempfile (not pytest's tmp_path, whose parents are
+    private to root) so that the PostgreSQL user can reach it."""
+    bindir = postgres_bindir() if bindir is None else bindir
     os_user = _postgres_os_user()
     base = Path(tempfile.mkdtemp(prefix="aioeventlet-pg-"))
+    try:
+        return _start_postgres_in(
+            bindir, os_user, base, initdb_timeout, start_timeout
+        ), base
+    except BaseException:
+        shutil.rmtree(base, ignore_errors=True)
+        raise
+
+
+def _start_postgres_in(
+    bindir: Path,
+    os_user: str | None,
+    base: Path,
+    initdb_timeout: float,
+    start_timeout: float,
+) -> ServerProcess:
     datadir = base / "data"
     pwfile = base / "pwfile"
     pwfile.write_text(POSTGRES_PASSWORD + "\n")
@@ -243,34 +340,24 @@ def start_postgres() -> tuple[ServerProcess, Path]:
         entry = pwd.getpwnam(os_user)
         for path in (base, pwfile):
             os.chown(path, entry.pw_uid, entry.pw_gid)
-    initdb_log = base / "initdb.log"
-    with initdb_log.open("wb") as log:
-        try:
-            result = subprocess.run(
-                [
-                    str(bindir / "initdb"),
-                    "--pgdata", str(datadir),
-                    "--username", POSTGRES_USER,
-                    "--pwfile", str(pwfile),
-                    "--auth", "scram-sha-256",
-                    "--encoding", "UTF8",
-                    "--no-locale",
-                    "--no-sync",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                user=os_user,
-                cwd=base,
-                timeout=120,
-                check=False,  # a failure is reported below, with initdb's log
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            result = None
-    if result is None or result.returncode != 0:
-        text = initdb_log.read_text(errors="replace")
-        shutil.rmtree(base, ignore_errors=True)
-        raise ServerStartError(f"initdb failed.\n--- its log ---\n{text}")
+    # (The log files are opened by us and inherited, so their owner does not
+    # matter.)
+    _initdb(
+        [
+            str(bindir / "initdb"),
+            "--pgdata", str(datadir),
+            "--username", POSTGRES_USER,
+            "--pwfile", str(pwfile),
+            "--auth", "scram-sha-256",
+            "--encoding", "UTF8",
+            "--no-locale",
+            "--no-sync",
+        ],
+        base / "initdb.log",
+        user=os_user,
+        cwd=base,
+        timeout=initdb_timeout,
+    )  # fmt: skip
 
     def build(port: int) -> ServerProcess:
         return ServerProcess(
@@ -291,15 +378,49 @@ def start_postgres() -> tuple[ServerProcess, Path]:
             stop_signal=signal.SIGINT,
         )  # fmt: skip
 
-    # (The log file is opened by us and inherited, so its owner does not matter.)
-    try:
-        server = start_on_free_port(
-            build, ready=lambda log: "ready to accept connections" in log
-        )
-    except BaseException:
-        shutil.rmtree(base, ignore_errors=True)
-        raise
-    return server, base
+    return start_on_free_port(
+        build,
+        ready=lambda server: "ready to accept connections" in server.log(),
+        timeout=start_timeout,
+    )
+
+
+# -- gunicorn -----------------------------------------------------------------------
+
+
+def start_gunicorn(
+    workdir: Path, app_dir: Path, app: str, probe: str = "/info"
+) -> ServerProcess:
+    """``gunicorn -k eventlet`` serving *app* ("module:variable", importable
+    from *app_dir*); ready once ``GET probe`` answers 200.
+
+    Ready means a worker has imported the app and served a request: gunicorn's
+    own "Booting worker" line comes before the import.  When the app fails to
+    import, the workers exit, gunicorn stops ("Worker failed to boot", status
+    3), and start() reports that exit with the traceback from the log."""
+
+    def build(port: int) -> ServerProcess:
+        return ServerProcess(
+            "gunicorn",
+            [
+                sys.executable, "-m", "gunicorn",
+                "--worker-class", "eventlet",
+                "--workers", "2",
+                "--worker-connections", "500",
+                "--bind", f"127.0.0.1:{port}",
+                "--chdir", str(app_dir),
+                "--graceful-timeout", "5",
+                "--log-level", "info",
+                "--config", str(PROGRAMS / "gunicorn_conf.py"),
+                app,
+            ],
+            port,
+            workdir / "gunicorn.log",
+            # SIGINT: gunicorn's quick shutdown (SIGTERM waits for requests).
+            stop_signal=signal.SIGINT,
+        )  # fmt: skip
+
+    return start_on_free_port(build, ready=lambda server: http_ok(server.port, probe))
 
 
 # -- programs in a fresh interpreter ------------------------------------------------
@@ -313,7 +434,10 @@ def _text(output: str | bytes | None) -> str:
 
 
 def run_program(
-    path: Path, *args: str, timeout: float = 60.0, env: dict[str, str] | None = None
+    path: Path,
+    *args: str,
+    timeout: float = PROGRAM_TIMEOUT,
+    env: dict[str, str] | None = None,
 ) -> str:
     """Run a Python program in a fresh interpreter under ``-W error``; return its
     stdout.  Fail with its output if it exits non-zero or writes to stderr."""

@@ -7,8 +7,6 @@ asyncio tasks (httpx) on an aioeventlet loop in the test process.
 from __future__ import annotations
 
 import asyncio
-import signal
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,32 +24,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def gunicorn_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("gunicorn")
-
-    def build(port: int) -> servers.ServerProcess:
-        return servers.ServerProcess(
-            "gunicorn",
-            [
-                sys.executable, "-m", "gunicorn",
-                "--worker-class", "eventlet",
-                "--workers", "2",
-                "--worker-connections", "500",
-                "--bind", f"127.0.0.1:{port}",
-                "--chdir", str(servers.PROGRAMS),
-                "--graceful-timeout", "5",
-                "--log-level", "info",
-                "gunicorn_app:app",
-            ],
-            port,
-            Path(workdir) / "gunicorn.log",
-            # SIGINT: gunicorn's quick shutdown (SIGTERM waits for requests).
-            stop_signal=signal.SIGINT,
-        )  # fmt: skip
-
-    # "Booting worker" appears once a worker process has forked; the master
-    # already listens, so requests made then queue until a worker accepts.
-    server = servers.start_on_free_port(
-        build, ready=lambda log: "Booting worker" in log
-    )
+    server = servers.start_gunicorn(workdir, servers.PROGRAMS, "gunicorn_app:app")
     try:
         yield f"http://127.0.0.1:{server.port}"
     finally:
@@ -59,6 +32,24 @@ def gunicorn_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = server.log()
     assert "Traceback" not in log, log
     assert "[ERROR]" not in log, log
+
+
+def test_app_that_fails_to_import_is_a_start_error(tmp_path: Path) -> None:
+    """A worker that cannot import the app stops gunicorn: a ServerStartError
+    carrying gunicorn's log (the import's traceback), seen as soon as gunicorn
+    exits rather than after the whole start timeout."""
+    (tmp_path / "broken_app.py").write_text(
+        'raise RuntimeError("broken_app cannot be imported, on purpose")\n'
+    )
+    with pytest.raises(servers.ServerStartError) as info:
+        servers.start_gunicorn(tmp_path, tmp_path, "broken_app:app")
+    text = str(info.value)
+    # "exited" (not "did not listen ... within"): the exit was seen, not
+    # waited out.  The status is not checked: gunicorn's is 3, or 1 when the
+    # second worker's failure is reaped while it halts (a race of its own).
+    assert text.startswith("gunicorn exited with status ")
+    assert "RuntimeError: broken_app cannot be imported, on purpose" in text
+    assert "Worker failed to boot." in text
 
 
 def fetch_all(base: str, paths: list[str]) -> list[Any]:
