@@ -5,7 +5,7 @@ call the same server with the standard library's (now green) urllib, and the
 coroutine awaits them with wrap_greenthread().
 """
 
-from _common import GreenWorker, monkey_patch, report
+from _common import GreenWorker, compared, monkey_patch, report
 
 monkey_patch()
 
@@ -88,9 +88,7 @@ async def main() -> dict[str, object]:
                 streamed = await resp.read()
             payload = bytes(range(256)) * 3000
             async with session.post(f"{base}/upload", data=payload) as resp:
-                uploaded = (await resp.json())["sha256"] == hashlib.sha256(
-                    payload
-                ).hexdigest()
+                uploaded_sha256 = (await resp.json())["sha256"]
         green_squares = await green_done
     finally:
         await runner.cleanup()
@@ -99,9 +97,10 @@ async def main() -> dict[str, object]:
         "loop": type(asyncio.get_running_loop()).__name__,
         "squares": squares,
         "green_squares": green_squares,
-        "stream_ok": streamed
-        == b"".join(f"{i:05d}".encode() * 200 for i in range(300)),
-        "upload_ok": uploaded,
+        "stream": compared(
+            streamed, b"".join(f"{i:05d}".encode() * 200 for i in range(300))
+        ),
+        "upload": compared(uploaded_sha256, hashlib.sha256(payload).hexdigest()),
         "green_worker_ran": rounds > 0,
     }
 

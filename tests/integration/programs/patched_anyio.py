@@ -1,4 +1,6 @@
-"""anyio (loop_factory=aioeventlet.new_event_loop) in a monkey-patched process.
+"""anyio (loop_factory=aioeventlet.new_event_loop) in a monkey-patched process:
+task groups (results and error propagation), ``to_thread`` and cancel scopes
+(``move_on_after``, ``fail_after``, shielding).
 
 anyio's worker threads are ``threading.Thread`` subclasses, which eventlet's
 patch turns into greenthreads: under monkey-patching, ``anyio.to_thread``
@@ -68,6 +70,15 @@ async def main() -> dict[str, object]:
 
     with anyio.move_on_after(0.05) as scope:
         await anyio.sleep(10)
+    failure = await task_group_failure()
+    try:
+        with anyio.fail_after(0.05):
+            await anyio.sleep(10)
+    except TimeoutError as exc:
+        fail_after = type(exc).__name__
+    else:
+        fail_after = "did not fail"
+    shielded = await shielded_thread_outlives_deadline()
     rounds = worker.stop()
     return {
         "loop": type(asyncio.get_running_loop()).__name__,
@@ -83,7 +94,61 @@ async def main() -> dict[str, object]:
         ),
         "greenthreads_ran_during_executor": rounds_during_executor > 0,
         "move_on_after": scope.cancelled_caught,
+        "task_group_failure": failure,
+        "fail_after": fail_after,
+        "shielded": shielded,
         "green_worker_ran": rounds > 0,
+    }
+
+
+async def task_group_failure() -> dict[str, object]:
+    """A failing task cancels its siblings (one awaiting a green-run thread,
+    one sleeping); the group raises the error, in an ExceptionGroup."""
+    events: list[str] = []
+
+    async def sleeper() -> None:
+        try:
+            await anyio.sleep(30)
+        except anyio.get_cancelled_exc_class():
+            events.append("sleeper cancelled")
+            raise
+
+    async def thread_waiter() -> None:
+        # to_thread is not cancellable by default: the group waits for it.
+        events.append(f"thread gave {(await anyio.to_thread.run_sync(blocking, 5))[0]}")
+
+    async def failing() -> None:
+        await anyio.sleep(0.01)
+        raise ValueError("boom")
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(sleeper)
+            tg.start_soon(thread_waiter)
+            tg.start_soon(failing)
+    except BaseException as exc:  # an ExceptionGroup on every Python here
+        return {
+            "raised": type(exc).__name__,
+            "errors": [repr(e) for e in getattr(exc, "exceptions", [exc])],
+            "events": sorted(events),
+        }
+    return {"raised": None, "events": sorted(events)}
+
+
+async def shielded_thread_outlives_deadline() -> dict[str, object]:
+    """Work under a shield finishes (with its result) though the deadline of
+    the scope around it passes meanwhile; the scope then cancels what follows."""
+    after_shield: list[str] = []
+    with anyio.move_on_after(0.01) as outer:
+        with anyio.CancelScope(shield=True):
+            value, _ = await anyio.to_thread.run_sync(blocking, 7)  # ~50 ms
+        after_shield.append("shield done")
+        await anyio.sleep(30)
+        after_shield.append("not reached")
+    return {
+        "value": value,
+        "after_shield": after_shield,
+        "outer_cancelled": outer.cancelled_caught,
     }
 
 

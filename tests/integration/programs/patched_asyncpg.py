@@ -4,7 +4,7 @@ Queries, a transaction and a pool, while greenthreads keep working and a
 blocking call runs in the loop's default executor (real OS threads).
 """
 
-from _common import GreenWorker, monkey_patch, report
+from _common import GreenWorker, compared, monkey_patch, report
 
 monkey_patch()
 
@@ -41,8 +41,10 @@ async def main() -> dict[str, object]:
             *(pool.fetchval("SELECT $1::int FROM pg_sleep(0.05)", i) for i in range(8))
         )
     return {
-        "rows_ok": [tuple(r) for r in rows]
-        == [(i, f"V{i}" if i % 2 == 0 else f"v{i}") for i in range(200)],
+        "rows": compared(
+            [list(r) for r in rows],
+            [[i, f"V{i}" if i % 2 == 0 else f"v{i}"] for i in range(200)],
+        ),
         "sums": sums,
         "pool": slept,
     }

@@ -2,7 +2,7 @@
 asyncio's TLS (aiohttp server, httpx client, wss) runs next to blocking-style
 HTTPS clients (the standard library's http.client, green under the patch)."""
 
-from _common import monkey_patch, report
+from _common import compared, monkey_patch, report
 
 monkey_patch()
 
@@ -92,8 +92,8 @@ async def main() -> dict[str, object]:
             wss_reply = await ws.recv()
     want = [{"secure": True, "body": (bytes([n]) * 8).hex()} for n in range(10)]
     return {
-        "httpx_ok": via_httpx == want,
-        "green_ok": via_green == want,
+        "httpx": compared(via_httpx, want),
+        "green": compared(via_green, want),
         "wss": wss_reply,
         "loop": type(asyncio.get_running_loop()).__name__,
         "ssl_module": ssl.SSLContext.__module__,

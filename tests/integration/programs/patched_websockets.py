@@ -1,7 +1,7 @@
 """websockets server and client on aioeventlet, monkey-patched, with green
 code feeding the conversation."""
 
-from _common import GreenWorker, monkey_patch, report
+from _common import GreenWorker, compared, monkey_patch, report
 
 monkey_patch()
 
@@ -50,8 +50,10 @@ async def main() -> dict[str, object]:
             binary = await ws.recv()
     return {
         "items": len(sent),
-        "replies_ok": replies == [hashlib.sha256(s.encode()).hexdigest() for s in sent],
-        "binary_ok": binary == hashlib.sha256(b"\x00" * 100_000).hexdigest(),
+        "replies": compared(
+            replies, [hashlib.sha256(s.encode()).hexdigest() for s in sent]
+        ),
+        "binary": compared(binary, hashlib.sha256(b"\x00" * 100_000).hexdigest()),
     }
 
 
