@@ -33,11 +33,24 @@ user code, no change to eventlet's settings (``hub.debug_blocking`` and its
 SIGALRM stay off).  It starts when a loop in debug mode starts running and
 stops when the last one stops; set the threshold with
 ``loop.slow_callback_duration`` before running the loop.
+
+Unlike asyncio, ``slow_callback_duration`` checks its value when it is set.
+Stock asyncio stores anything and compares it with each callback's duration
+only in debug mode, inside the loop: a string or None then makes
+``run_forever()`` raise ``TypeError`` from ``_run_once``, NaN silently reports
+nothing, a negative value reports every callback, and ``True`` counts as one
+second.  Here a non-number (``bool`` included: a flag passed where seconds
+were meant) raises ``TypeError`` and a negative or NaN value ``ValueError``,
+at the assignment, naming the value.  ``math.inf`` (or any value too large to
+be reached) means "never report", as in asyncio, and the watchdog then only
+idles.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 import sys
 import traceback
 from typing import Any
@@ -50,6 +63,14 @@ _monotonic = _hub.original("time").monotonic
 logger = logging.getLogger("aioeventlet")
 
 __all__ = ["DebugMixin"]
+
+# The watchdog samples its thread four times per threshold, but at least
+# every second: Event.wait() refuses a timeout past what the platform's
+# time_t holds (inf, 1e300), and a threshold set while it sleeps is picked
+# up within that second.
+_SAMPLES_PER_THRESHOLD = 4
+_SHORTEST_SAMPLE = 0.005
+_LONGEST_SAMPLE = 1.0
 
 
 class _LoopRun:
@@ -149,7 +170,11 @@ class _ThreadMonitor:
         reported = False
         while True:
             threshold = self.threshold()
-            if self.stop.wait(max(threshold / 4, 0.005)):
+            sample = min(
+                max(threshold / _SAMPLES_PER_THRESHOLD, _SHORTEST_SAMPLE),
+                _LONGEST_SAMPLE,
+            )
+            if self.stop.wait(sample):
                 return
             now = _monotonic()
             runs = list(self.runs)
@@ -194,6 +219,31 @@ class _ThreadMonitor:
 _monitors = _threading.local()
 
 
+def _checked_duration(seconds: object) -> float:
+    """*seconds* as a slow-callback threshold, or the error that says why not."""
+    # A number is a Real (int, float, Fraction...) or, like Decimal, a Number
+    # that is no Complex.  bool is an int subclass, but True/False here is a
+    # flag passed by mistake, never a number of seconds.
+    is_number = isinstance(seconds, numbers.Real) or (
+        isinstance(seconds, numbers.Number) and not isinstance(seconds, numbers.Complex)
+    )
+    if isinstance(seconds, bool) or not is_number:
+        raise TypeError(
+            f"slow_callback_duration must be a number of seconds (an int or a "
+            f"float), got {type(seconds).__qualname__}: {seconds!r}"
+        )
+    try:
+        value = float(seconds)  # type: ignore[arg-type]  # a Number, checked above
+    except OverflowError:  # an int too large for a float: never reached
+        value = math.inf
+    if math.isnan(value) or value < 0:
+        raise ValueError(
+            f"slow_callback_duration must be 0 or more seconds, got {seconds!r}; "
+            f"use math.inf to never report a slow callback"
+        )
+    return value
+
+
 def _monitor() -> _ThreadMonitor:
     monitor: _ThreadMonitor | None = getattr(_monitors, "monitor", None)
     if monitor is None:
@@ -217,6 +267,11 @@ class DebugMixin:
         switched out to other greenthreads: asyncio compares the callback's
         wall time with this value, so what it effectively checks is the time
         the callback held the OS thread itself.
+
+        Setting it checks the value, where asyncio accepts anything (see the
+        module docstring): ``TypeError`` for a non-number or a bool,
+        ``ValueError`` for a negative value or NaN.  ``math.inf`` never
+        reports.  It reads back as a float.
         """
         run = self._debug_run
         if run is not None:
@@ -227,7 +282,7 @@ class DebugMixin:
 
     @slow_callback_duration.setter
     def slow_callback_duration(self, seconds: float) -> None:
-        self._slow_callback_base = seconds
+        self._slow_callback_base = _checked_duration(seconds)
 
     def run_forever(self) -> None:
         loop: Any = self
