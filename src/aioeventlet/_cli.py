@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "script",
         nargs="?",
-        help="path of the Python script to run; the rest of the command line "
+        help="path of the Python script to run (or of a directory or zip file "
+        "with a __main__.py, as with python); the rest of the command line "
         "becomes its sys.argv[1:]",
     )
     parser.add_argument(
@@ -171,15 +172,19 @@ def main(argv: Sequence[str] | None = None) -> int | str | None:
     parser = build_parser()
     head, rest = _split_target(sys.argv[1:] if argv is None else argv)
     options = parser.parse_args(head)
-    if options.script is not None and not os.path.isfile(options.script):
+    if options.script is not None and not os.path.exists(options.script):
         parser.error(f"can't open file {options.script!r}: no such file")
+    # Not usage errors: `python` itself reports a missing module, or a
+    # directory without __main__, with status 1, and so does this drop-in.
     if options.module is not None:
-        # Not a usage error: `python -m` itself reports a missing module with
-        # status 1, and so does this drop-in for it.
         problem = _module_problem(options.module)
-        if problem is not None:
-            print(f"{parser.prog}: {problem}", file=sys.stderr)
-            return 1
+    elif options.script is not None:
+        problem = _script_problem(options.script)
+    else:
+        problem = None
+    if problem is not None:
+        print(f"{parser.prog}: {problem}", file=sys.stderr)
+        return 1
 
     if options.debug:
         # Read by every new loop (BaseEventLoop.__init__), and inherited by
@@ -205,10 +210,21 @@ def main(argv: Sequence[str] | None = None) -> int | str | None:
 
 def _module_problem(name: str) -> str | None:
     """Why ``-m name`` cannot run, in `python -m`'s words, or None."""
+    if name.startswith("."):
+        return "Relative module names not supported"
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError) as exc:
-        return f"error while finding module specification for {name!r} ({exc})"
+        problem = (
+            f"Error while finding module specification for {name!r} "
+            f"({type(exc).__name__}: {exc})"
+        )
+        if name.endswith(".py"):
+            # The usual slip: a file name where a module name belongs.
+            problem += (
+                f". Try using {name[:-3]!r} instead of {name!r} as the module name."
+            )
+        return problem
     if spec is None:
         return f"No module named {name}"
     if spec.submodule_search_locations is not None:
@@ -221,12 +237,36 @@ def _module_problem(name: str) -> str | None:
     return None
 
 
+def _runs_its_main(path: str) -> bool:
+    """Whether *path* is a directory or zip file, which runs as its
+    ``__main__`` module (as with ``python dir/``), rather than a script."""
+    import zipfile
+
+    return os.path.isdir(path) or zipfile.is_zipfile(path)
+
+
+def _script_problem(path: str) -> str | None:
+    """Why the existing *path* cannot run, in `python`'s words, or None."""
+    if not _runs_its_main(path):
+        return None
+    import pkgutil
+
+    finder = pkgutil.get_importer(path)
+    if finder is None or finder.find_spec("__main__") is None:
+        return f"can't find '__main__' module in {path!r}"
+    return None
+
+
 def _run_script(path: str, args: list[str]) -> None:
     import runpy
 
     sys.argv[:] = [path, *args]
-    # As `python app.py` does: imports resolve next to the script.
-    sys.path[0] = os.path.dirname(os.path.abspath(path))
+    # As `python app.py` does: imports resolve next to the script, or inside
+    # a directory or zip file run as a whole.
+    if _runs_its_main(path):
+        sys.path[0] = os.path.abspath(path)
+    else:
+        sys.path[0] = os.path.dirname(os.path.abspath(path))
     runpy.run_path(path, run_name="__main__")
 
 

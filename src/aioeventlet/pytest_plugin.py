@@ -57,7 +57,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Switch loops to aioeventlet when enabled."""
-    if not (config.getoption("aioeventlet") or config.getini("aioeventlet")):
+    # The setting is read even when --aioeventlet is given: a bad value is
+    # reported, not hidden until the option is dropped.
+    enabled_by_ini = _ini_enabled(config)
+    if not (config.getoption("aioeventlet") or enabled_by_ini):
         return
     config.pluginmanager.register(_LoopFactories(), _FACTORIES_PLUGIN)
     if sys.version_info < (3, 14):
@@ -65,6 +68,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.stash[_saved_policy] = asyncio.get_event_loop_policy()
         asyncio.set_event_loop_policy(EventLoopPolicy())
+
+
+def _ini_enabled(config: pytest.Config) -> bool:
+    try:
+        return bool(config.getini("aioeventlet"))
+    except (ValueError, pytest.UsageError) as exc:
+        # pytest's own error (ValueError up to pytest 8, UsageError from 9:
+        # "invalid truth value 'maybe'") names no setting.
+        raise pytest.UsageError(
+            f"the 'aioeventlet' configuration value must be true or false "
+            f"({exc}); set aioeventlet = true to run asyncio tests on "
+            f"aioeventlet loops, or false (or remove it) to leave them alone"
+        ) from None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
