@@ -661,6 +661,28 @@ def _check_greenthread(gt: Any) -> Callable[..., Any] | None:
     return run
 
 
+def _green_loop(
+    caller: str, loop: asyncio.AbstractEventLoop | None
+) -> asyncio.AbstractEventLoop:
+    """The loop that will follow a greenthread of this thread, or the error
+    that says why there is none: checked before any greenthread exists."""
+    if loop is None:
+        loop = _get_running_loop() or _loop_of_this_thread(caller)
+    elif not isinstance(loop, asyncio.AbstractEventLoop):
+        raise _not_a_loop(caller, loop)
+    if _same_thread_hub(loop) is None:
+        raise RuntimeError(
+            f"{caller} needs an aioeventlet loop of this OS thread: the "
+            f"greenthread runs on this thread's eventlet hub, and only a loop on "
+            f"that hub can follow it and kill it; got {loop!r}. Use the "
+            f"aioeventlet loop of this thread (aioeventlet.run(), "
+            f"aioeventlet.new_event_loop())."
+        )
+    if loop.is_closed():
+        raise RuntimeError("Event loop is closed")
+    return loop
+
+
 def wrap_greenthread(
     gt: Any, loop: asyncio.AbstractEventLoop | None = None
 ) -> asyncio.Future[Any]:
@@ -678,20 +700,7 @@ def wrap_greenthread(
     aioeventlet loop of this OS thread, whose hub runs the greenthread.
     """
     run = _check_greenthread(gt)
-    if loop is None:
-        loop = _get_running_loop() or _loop_of_this_thread("wrap_greenthread()")
-    elif not isinstance(loop, asyncio.AbstractEventLoop):
-        raise _not_a_loop("wrap_greenthread()", loop)
-    if _same_thread_hub(loop) is None:
-        raise RuntimeError(
-            f"wrap_greenthread() needs an aioeventlet loop of this OS thread: the "
-            f"greenthread runs on this thread's eventlet hub, and only a loop on "
-            f"that hub can follow it and kill it; got {loop!r}. Use the "
-            f"aioeventlet loop of this thread (aioeventlet.run(), "
-            f"aioeventlet.new_event_loop())."
-        )
-    if loop.is_closed():
-        raise RuntimeError("Event loop is closed")
+    loop = _green_loop("wrap_greenthread()", loop)
     fut = _GreenFuture(loop, gt)
     if gt.gr_context is None:
         # A new greenlet starts in an empty context; give it the caller's, as
@@ -722,5 +731,29 @@ async def to_green(func: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
     ``asyncio.to_thread()`` for that.  Cancelling the awaiting task kills the
     greenthread; the greenthread sees the caller's contextvars.
     """
-    result: _T = await wrap_greenthread(_hub.spawn(func, *args, **kwargs))
+    # Every check comes before the spawn: a refused call must not leave a
+    # greenthread that runs func later anyway.
+    if not callable(func):
+        raise TypeError(
+            f"to_green(): {type(func).__qualname__!r} object is not callable "
+            f"({func!r}); pass the function and then its arguments: "
+            f"to_green(func, *args, **kwargs)"
+        )
+    if inspect.iscoroutinefunction(func):
+        raise TypeError(
+            f"to_green() runs green-blocking functions in a greenthread, and "
+            f"{func!r} is a coroutine function: await it directly instead"
+        )
+    running = _get_running_loop()
+    if running is None:
+        # Awaited outside any loop (a coroutine driven by hand): there is no
+        # loop= to pass here, unlike wrap_greenthread().
+        raise RuntimeError(
+            "to_green() must be awaited by a coroutine that runs on an "
+            "aioeventlet event loop, and no event loop is running; run the "
+            "coroutine with aioeventlet.run(), or on a loop from "
+            "aioeventlet.new_event_loop()"
+        )
+    loop = _green_loop("to_green()", running)
+    result: _T = await wrap_greenthread(_hub.spawn(func, *args, **kwargs), loop)
     return result

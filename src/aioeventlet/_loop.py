@@ -123,6 +123,26 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
             self, callback: object, args: object, context: Context | None
         ) -> asyncio.Handle: ...
 
+    def __new__(cls, *args: object, **kwargs: object) -> EventLoop:
+        # Refused here rather than by __init__'s signature: an instance whose
+        # __init__ fails is still collected, and asyncio's __del__ then trips
+        # over the attributes __init__ never set ("Exception ignored in
+        # BaseEventLoop.__del__ ... no attribute '_closed'").  A subclass with
+        # an __init__ of its own takes whatever arguments it declares.
+        if (args or kwargs) and cls.__init__ is EventLoop.__init__:
+            given = ", ".join(
+                [repr(arg) for arg in args]
+                + [f"{name}={value!r}" for name, value in kwargs.items()]
+            )
+            raise TypeError(
+                f"EventLoop() takes no arguments, got {given}: the loop always "
+                f"waits on the eventlet hub of the OS thread that creates it, so "
+                f"there is no selector to choose. Call aioeventlet.new_event_loop() "
+                f"(or EventLoop()), and loop.set_debug(True) for debug mode."
+            )
+        loop: EventLoop = super().__new__(cls)
+        return loop
+
     def __init__(self) -> None:
         # Few attributes of our own, on purpose: past 30 instance attributes,
         # CPython 3.12+ stops sharing dict keys between instances, and every
