@@ -92,15 +92,70 @@ def test_version() -> None:
     [
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["-m"], "argument -m: expected one argument"),
-        (["no_such_script.py"], "can't open file 'no_such_script.py'"),
+        (["no_such_script.py"], "can't open file 'no_such_script.py': no such file"),
+        # The options combined with a missing or broken target.
+        (
+            ["--monkey-patch", "no_such_script.py"],
+            "can't open file 'no_such_script.py': no such file",
+        ),
+        (
+            ["--debug", "no_such_script.py"],
+            "can't open file 'no_such_script.py': no such file",
+        ),
+        (["--monkey-patch", "--debug", "-m"], "argument -m: expected one argument"),
+        # An option where the module name belongs is not taken as one.
+        (["-m", "--debug"], "argument -m: expected one argument"),
+        # Unknown options before the target are ours to refuse.
+        (["--bogus", "app.py"], "unrecognized arguments: --bogus"),
+        (["--debug", "-x", "app.py"], "unrecognized arguments: -x"),
+        # Flags take no value.
+        (["--debug=1", "app.py"], "argument --debug: ignored explicit argument '1'"),
+        (
+            ["--monkey-patch=yes", "app.py"],
+            "argument --monkey-patch: ignored explicit argument 'yes'",
+        ),
     ],
 )
-def test_bad_arguments_are_usage_errors(args: list[str], message: str) -> None:
-    result = run_cli(*args)
+def test_bad_arguments_are_usage_errors(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    # app.py exists: only the arguments are wrong.
+    write(tmp_path / "app.py", REPORT_LOOP)
+    result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("usage: python -m aioeventlet")
-    assert message in result.stderr
+    # argparse's format: the usage, then one line that names the problem.
+    assert result.stderr.splitlines()[-1] == f"python -m aioeventlet: error: {message}"
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "options", [["--monkey-patch"], ["--debug"], ["--monkey-patch", "--debug"]]
+)
+def test_options_with_a_missing_module_fail_as_python_m_does(
+    tmp_path: Path, options: list[str]
+) -> None:
+    """The options change nothing about a missing module: status 1 and one
+    line, before anything is patched or run."""
+    ours = run_cli(*options, "-m", "no_such_module_xyz", cwd=tmp_path)
+    assert ours.returncode == 1
+    assert ours.stderr == "python -m aioeventlet: No module named no_such_module_xyz\n"
+    assert ours.stdout == ""
+
+
+def test_unknown_options_after_the_target_are_the_targets(tmp_path: Path) -> None:
+    """After the script, every argument is the script's, ours included: none
+    is parsed (or refused) by python -m aioeventlet, as with python."""
+    script = write(tmp_path / "app.py", REPORT_LOOP)
+    result = run_cli(str(script), "--bogus", "-x", "--debug", "--monkey-patch=yes")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "aioeventlet EventLoop ['green'] "
+        "['--bogus', '-x', '--debug', '--monkey-patch=yes']",
+        # --debug after the script was the script's, not ours.
+        "debug False",
+    ]
+    assert result.stderr == ""
 
 
 @pytest.mark.parametrize(
