@@ -954,3 +954,41 @@ def test_add_reader_on_regular_file(
         with pytest.raises(PermissionError):
             loop.add_reader(f.fileno(), lambda: None)
         assert not loop.remove_reader(f.fileno())
+
+
+@pytest.mark.parametrize("kind", ["stock", "aioeventlet"])
+def test_selector_map_lookups(kind: str) -> None:
+    # asyncio's add_reader()/remove_reader() look fds up with get_map().get():
+    # HubSelector's map must answer as selectors' own does, for registered
+    # and unregistered fds, file objects, and bad file objects.
+    import selectors
+
+    selector: selectors.BaseSelector = (
+        selectors.EpollSelector()
+        if kind == "stock"
+        else HubSelector(_hub.current_hub())
+    )
+    a, b = socket.socketpair()
+    try:
+        key = selector.register(a, selectors.EVENT_READ, "data")
+        view = selector.get_map()
+        assert view.get(a.fileno()) is key
+        assert view.get(a) is key
+        assert view[a] is key
+        assert view.get(b.fileno()) is None
+        assert view.get(b, "default") == "default"
+        assert b.fileno() not in view
+        assert list(view) == [a.fileno()]
+        assert len(view) == 1
+        with pytest.raises(KeyError, match="is not registered"):
+            view[b]
+        with pytest.raises(ValueError, match="Invalid file"):
+            view.get(-1)
+        with pytest.raises(ValueError, match="Invalid file object"):
+            view.get("not a file")
+        selector.unregister(a)
+        assert view.get(a) is None
+    finally:
+        selector.close()
+        a.close()
+        b.close()

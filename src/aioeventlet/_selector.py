@@ -86,6 +86,13 @@ class _KeyMap(Mapping[Any, Any]):
         except KeyError:
             raise KeyError(f"{fileobj!r} is not registered") from None
 
+    def get(self, fileobj: FileObj, default: Any = None) -> Any:
+        # asyncio's add_reader() and remove_reader() look the fd up with get()
+        # on every call.  Mapping's own get() would go through __getitem__,
+        # raising (and formatting) a KeyError for every fd not registered: a
+        # flow-controlled stream pays that on each resume_reading().
+        return self._selector._keys.get(self._selector._fd_of(fileobj), default)
+
     def __iter__(self) -> Iterator[int]:
         return iter(self._selector._keys)
 
@@ -464,6 +471,8 @@ class HubSelector(_BaseSelector):
         return result
 
     def _fd_of(self, fileobj: FileObj) -> int:
+        if type(fileobj) is int and fileobj >= 0:
+            return fileobj  # what asyncio passes: no call for the common case
         try:
             return _fileobj_to_fd(fileobj)
         except ValueError:
