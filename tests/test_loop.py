@@ -985,7 +985,7 @@ def test_selector_map_lookups(kind: str) -> None:
         with pytest.raises(ValueError, match="Invalid file"):
             view.get(-1)
         with pytest.raises(ValueError, match="Invalid file object"):
-            view.get("not a file")
+            view.get("not a file")  # type: ignore[call-overload]
         selector.unregister(a)
         assert view.get(a) is None
     finally:
