@@ -189,9 +189,12 @@ class HubSelector(_BaseSelector):
         key = SelectorKey(fileobj, fd, events, data)
         self._files[fd] = _File(self, fd, stat)
         try:
-            self._arm_events(fd, events)
+            if events & EVENT_READ:
+                self._arm(fd, EVENT_READ)
+            if events & EVENT_WRITE:
+                self._arm(fd, EVENT_WRITE)
         except BaseException:
-            del self._files[fd]
+            self._drop_file(fd)  # with the reader, if only the writer failed
             raise
         self._keys[fd] = key
         return key
@@ -202,10 +205,12 @@ class HubSelector(_BaseSelector):
             key = self._keys.pop(fd)
         except KeyError:
             raise KeyError(f"{fileobj!r} is not registered") from None
-        self._disarm_events(fd, key.events)
+        self._drop_file(fd)
         self._events.pop(fd, None)
         self._lost.discard(fd)
-        self._files.pop(fd, None)
+        if self._disarmed:
+            self._disarmed.discard((fd, EVENT_READ))
+            self._disarmed.discard((fd, EVENT_WRITE))
         return key
 
     def modify(self, fileobj: FileObj, events: int, data: Any = None) -> Any:
@@ -263,9 +268,10 @@ class HubSelector(_BaseSelector):
         return self._take_events()
 
     def close(self) -> None:
-        for fd, key in list(self._keys.items()):
-            self._disarm_events(fd, key.events)
+        for fd in list(self._files):
+            self._drop_file(fd)
         self._keys.clear()
+        self._disarmed.clear()
         self._events.clear()
         self._lost.clear()
         self._files.clear()
@@ -395,6 +401,18 @@ class HubSelector(_BaseSelector):
             for event in armed:
                 self._disarm(fd, event)
             raise
+
+    def _drop_file(self, fd: int) -> None:
+        # Forget fd's file and take its listeners off the hub: what
+        # unregister() does on every remove_reader() of a flow-controlled
+        # stream, so without a _disarm() call per event.
+        file = self._files.pop(fd, None)
+        if file is None:
+            return
+        for listener in (file.reader, file.writer):
+            if listener is not None:
+                self._armed -= 1
+                self._hub.remove_listener(listener)
 
     def _disarm_events(self, fd: int, events: int) -> None:
         for event, _ in _EVTYPES:
