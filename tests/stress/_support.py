@@ -4,10 +4,12 @@
   CI by default; ``AIOEVENTLET_STRESS=long`` selects the long version.
 * Leak checks: :class:`LeakCheck` snapshots what a test could leave behind
   (open fds from ``/proc/self/fd``, eventlet hub listeners and live timers, OS
-  threads, live greenlets) and counts what is new afterwards.
-* Results: :func:`record` stores real counts of what a test did (load held,
-  faults injected, bad inputs tried, and how many of them were lost or hung);
-  the pytest plugin below adds each test's leak count and outcome, writes them
+  threads from ``/proc/self/task``, live greenlets) and counts what is new
+  afterwards.
+* Results: a :class:`Recorder` stores real counts of what a test did (load
+  held, faults injected, bad inputs tried, and how many of them were lost or
+  hung, as the test counted them); the pytest plugin below adds each test's
+  leak count, outcome and whether it hit pytest-timeout, writes them
   to ``build/reliability/results.json`` (or ``$AIOEVENTLET_RELIABILITY_RESULTS``)
   at the end of the session, and renders the table of ``docs/reliability.md``
   from them (see ``render_reliability.py``).
@@ -21,6 +23,7 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 import weakref
@@ -41,7 +44,7 @@ from aioeventlet import _hub
 import eventlet
 import eventlet.hubs
 
-_threading = _hub.original("threading")
+from .render_reliability import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,6 +107,49 @@ def _hub_state() -> tuple[dict[str, dict[int, Any]], list[Any]]:
     return listeners, timers
 
 
+def _os_threads() -> dict[tuple[int, int], str]:
+    """Every OS thread of this process, as the kernel lists them.
+
+    Keyed by (thread id, start time in clock ticks): a thread id the kernel
+    hands out again after a thread ended is a different thread.  The kernel's
+    list is the only complete one.  ``threading.enumerate()`` knows only the
+    threads its own module object started, and there are two:
+    ``eventlet.patcher.original("threading")`` is a separate copy of the
+    module, which sees neither the program's ``threading.Thread`` objects nor
+    the loop's executor workers, while the program's module does not see
+    threads started through the copy; and neither sees a thread started with
+    ``_thread.start_new_thread()`` or by C code.
+    """
+    threads: dict[tuple[int, int], str] = {}
+    for name in os.listdir("/proc/self/task"):
+        tid = int(name)
+        try:
+            with open(
+                f"/proc/self/task/{name}/stat", encoding="utf-8", errors="replace"
+            ) as f:
+                stat = f.read()
+        except OSError:
+            continue  # it ended while we looked
+        # Fields after the command name, which is in parentheses and may
+        # contain spaces: state is field 3, start time field 22.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        threads[tid, int(fields[19])] = stat[stat.index("(") + 1 : stat.rindex(")")]
+    return threads
+
+
+def _python_thread_names() -> dict[int, str]:
+    """OS thread id -> repr of the Python ``Thread`` running on it, from the
+    program's ``threading`` module and from eventlet's unpatched copy: only
+    to name what :func:`_os_threads` found."""
+    names: dict[int, str] = {}
+    for module in (_hub.original("threading"), sys.modules["threading"]):
+        for thread in module.enumerate():
+            native_id = getattr(thread, "native_id", None)
+            if native_id is not None:
+                names[native_id] = repr(thread)
+    return names
+
+
 def _live_greenlets() -> list[greenlet.greenlet]:
     hub_greenlet = eventlet.hubs.get_hub().greenlet
     return [
@@ -140,7 +186,12 @@ class Leaks:
 
 
 class LeakCheck:
-    """What the process holds before a test, to compare with after it."""
+    """What the process holds before a test, to compare with after it.
+
+    tests/stress/test_leak_check.py plants one leak of each kind and checks
+    that this finds it: a check that cannot fail would report "0 leaked" for
+    nothing.
+    """
 
     def __init__(self) -> None:
         # The hub (and its epoll fd) exists before the snapshot, so that a
@@ -155,7 +206,7 @@ class LeakCheck:
             for fd, lst in b.items()
         }
         self.timer_ids = {id(t) for t in timers}
-        self.thread_ids = {t.ident for t in _threading.enumerate()}
+        self.threads = set(_os_threads())
         self.greenlets: weakref.WeakSet[greenlet.greenlet] = weakref.WeakSet(
             _live_greenlets()
         )
@@ -173,9 +224,15 @@ class LeakCheck:
                 if (kind, fd, id(lst)) not in self.listener_keys:
                     found.listeners.append(f"{kind} fd {fd}: {lst!r}")
         found.timers = [repr(t) for t in timers if id(t) not in self.timer_ids]
-        found.threads = [
-            repr(t) for t in _threading.enumerate() if t.ident not in self.thread_ids
-        ]
+        new_threads = {
+            key: comm for key, comm in _os_threads().items() if key not in self.threads
+        }
+        if new_threads:
+            names = _python_thread_names()
+            found.threads = [
+                f"OS thread {tid} ({names.get(tid, f'not a Python Thread: {comm}')})"
+                for (tid, _), comm in sorted(new_threads.items())
+            ]
         found.greenlets = [
             repr(g) for g in _live_greenlets() if g not in self.greenlets
         ]
@@ -198,17 +255,42 @@ class LeakCheck:
 
 RESULTS_ENV = "AIOEVENTLET_RELIABILITY_RESULTS"
 DOC_ENV = "AIOEVENTLET_RELIABILITY_DOC"
+# What pytest-timeout's failure says (its PYTEST_FAILURE_MESSAGE).
+_TIMEOUT_MESSAGE = "from pytest-timeout"
+
+
+def _source_revision() -> str:
+    """The commit the run tested, and whether the work tree differed from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{commit} with uncommitted changes" if changed else commit
 
 
 @dataclass
 class Record:
     test: str
-    kind: str  # "load", "fault", "bad input" or "property"
+    kind: str  # one of render_reliability.KINDS
     what: str
     count: int
     unit: str
-    lost: int = 0
-    hung: int = 0
+    # None: the test did not count it (see Recorder for how each shows).
+    lost: int | None
+    hung: int | None
 
 
 @dataclass
@@ -218,6 +300,8 @@ class TestResult:
     leak_detail: str = ""
     outcome: str = "passed"
     reason: str = ""
+    # The test itself hit pytest-timeout: it hung, whatever it recorded.
+    timed_out: bool = False
 
 
 class ReliabilityPlugin:
@@ -227,6 +311,7 @@ class ReliabilityPlugin:
 
     def __init__(self) -> None:
         self.tests: dict[str, TestResult] = {}
+        self.started = time.monotonic()
 
     def result(self, nodeid: str) -> TestResult:
         return self.tests.setdefault(nodeid, TestResult())
@@ -245,6 +330,8 @@ class ReliabilityPlugin:
             result.reason = str(report.wasxfail)
         elif report.failed and result.outcome == "passed":
             result.outcome = f"failed ({report.when})"
+        if report.failed and _TIMEOUT_MESSAGE in str(report.longrepr):
+            result.timed_out = True
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from .render_reliability import render
@@ -261,6 +348,8 @@ class ReliabilityPlugin:
             "aioeventlet": aioeventlet.__version__,
             "hub": type(eventlet.hubs.get_hub()).__module__,
             "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "duration": round(time.monotonic() - self.started),
+            "source": _source_revision(),
             "tests": {
                 nodeid: {
                     "records": [asdict(r) for r in res.records],
@@ -268,6 +357,7 @@ class ReliabilityPlugin:
                     "leak_detail": res.leak_detail,
                     "outcome": res.outcome,
                     "reason": res.reason,
+                    "timed_out": res.timed_out,
                 }
                 for nodeid, res in sorted(self.tests.items())
             },
@@ -291,8 +381,16 @@ def plugin(config: pytest.Config) -> ReliabilityPlugin:
 
 
 class Recorder:
-    """What one test hands to :func:`record` (through the ``reliability``
-    fixture)."""
+    """Records what one test did (the ``reliability`` fixture hands it out).
+
+    *count* *unit* is how much the test tried; *lost* how much of it did not
+    arrive as expected (expected minus delivered, plus anything delivered
+    twice); *hung* how many operations hit a timeout.  The test measures
+    *lost* and *hung* and passes what it counted.  Left out, *lost* shows as
+    "not counted" on the page, never as a 0 that nobody measured; *hung*
+    left out means the test has no wait with a timeout of its own, and its
+    row shows whether the test as a whole hit pytest-timeout.
+    """
 
     def __init__(self, result: TestResult, nodeid: str) -> None:
         self._result = result
@@ -305,11 +403,14 @@ class Recorder:
         count: int,
         unit: str,
         *,
-        lost: int = 0,
-        hung: int = 0,
+        lost: int | None = None,
+        hung: int | None = None,
     ) -> None:
-        if kind not in ("load", "fault", "bad input", "property"):
-            raise ValueError(f"unknown record kind {kind!r}")
+        if kind not in KINDS:
+            raise ValueError(f"unknown record kind {kind!r}; use one of {KINDS}")
+        for name, value in (("count", count), ("lost", lost), ("hung", hung)):
+            if value is not None and (not isinstance(value, int) or value < 0):
+                raise ValueError(f"{name} must be a count (an int >= 0), not {value!r}")
         self._result.records.append(
             Record(self._nodeid, kind, what, count, unit, lost=lost, hung=hung)
         )
