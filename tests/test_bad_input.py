@@ -277,6 +277,7 @@ def test_scheduling_bad_input(no_leaks: Recorder) -> None:
         "huge delays (vs stock asyncio)",
         len(SCHEDULING),
         "cases",
+        lost=len(problems),
     )
     assert problems == []
 
@@ -386,6 +387,7 @@ def test_fd_bad_input(no_leaks: Recorder) -> None:
         "sockets (vs stock asyncio)",
         len(FDS),
         "cases",
+        lost=len(problems),
     )
     assert problems == []
 
@@ -510,6 +512,7 @@ def test_wrong_states(no_leaks: Recorder) -> None:
         "wrong states: closed loop, running loop, wrong thread (vs stock asyncio)",
         len(STATES),
         "cases",
+        lost=len(problems),
     )
     assert problems == []
 
@@ -563,6 +566,7 @@ def test_run_bad_input(no_leaks: Recorder) -> None:
         "aioeventlet.run() with wrong arguments and states (vs asyncio.run)",
         len(cases),
         "cases",
+        lost=len(problems),
     )
     assert problems == []
 
@@ -570,7 +574,6 @@ def test_run_bad_input(no_leaks: Recorder) -> None:
 def test_run_inside_running_loop_refuses_cleanly(no_leaks: Recorder) -> None:
     stock, ours = _run_both(_in_running_loop)
     gc.collect()  # a never-awaited coroutine is reported when collected
-    no_leaks("bad input", "aioeventlet.run() inside a running loop", 1, "cases")
     assert stock == (
         "RuntimeError",
         "asyncio.run() cannot be called from a running event loop",
@@ -581,6 +584,15 @@ def test_run_inside_running_loop_refuses_cleanly(no_leaks: Recorder) -> None:
         "aioeventlet.run() cannot be called from a running event loop: "
         "await the coroutine instead"
     ), ours[1]
+    # Reached only when every case above gave the error it should:
+    # nothing was lost.
+    no_leaks(
+        "bad input",
+        "aioeventlet.run() inside a running loop",
+        1,
+        "cases",
+        lost=0,
+    )
 
 
 def test_factories_and_policy_bad_input(no_leaks: Recorder) -> None:
@@ -633,6 +645,7 @@ def test_factories_and_policy_bad_input(no_leaks: Recorder) -> None:
         "threads (vs stock asyncio)",
         len(pairs),
         "cases",
+        lost=len(problems),
     )
     assert problems == []
     assert is_ours
@@ -675,12 +688,6 @@ def test_aioeventlet_only_states(no_leaks: Recorder) -> None:
         loop.run_until_complete(main())
     finally:
         loop.close()
-    no_leaks(
-        "bad input",
-        "aioeventlet-only states: other OS thread, hub greenlet, other greenthread",
-        len(messages),
-        "cases",
-    )
     assert set(messages) == {
         "run_until_complete from another OS thread",
         "run_forever from another OS thread",
@@ -703,6 +710,15 @@ def test_aioeventlet_only_states(no_leaks: Recorder) -> None:
     )
     assert (
         "run it from a greenthread" in messages["run_forever inside the hub greenlet"]
+    )
+    # Reached only when every case above gave the error it should:
+    # nothing was lost.
+    no_leaks(
+        "bad input",
+        "aioeventlet-only states: other OS thread, hub greenlet, other greenthread",
+        len(messages),
+        "cases",
+        lost=0,
     )
 
 
@@ -758,12 +774,6 @@ def test_event_loop_bad_arguments(no_leaks: Recorder) -> None:
     takes a selector (a difference by design), it has none to choose; each
     bad call is a TypeError naming the argument."""
     got, _ = _event_loop_errors()
-    no_leaks(
-        "bad input",
-        "EventLoop() with arguments: positional, selector=, debug=",
-        len(got),
-        "cases",
-    )
     problems = [
         f"{name}: {got[name]}"
         for name, (_, names) in _EVENT_LOOP_CALLS.items()
@@ -772,23 +782,35 @@ def test_event_loop_bad_arguments(no_leaks: Recorder) -> None:
         or names not in got[name][1]
     ]
     assert problems == []
+    # Reached only when every case above gave the error it should:
+    # nothing was lost.
+    no_leaks(
+        "bad input",
+        "EventLoop() with arguments: positional, selector=, debug=",
+        len(got),
+        "cases",
+        lost=0,
+    )
 
 
 def test_event_loop_bad_arguments_teach_and_leave_no_noise(
     no_leaks: Recorder,
 ) -> None:
     got, ignored = _event_loop_errors()
-    no_leaks(
-        "bad input",
-        "EventLoop() with arguments: what to do, no 'Exception ignored'",
-        len(got),
-        "cases",
-    )
     assert ignored == []
     for name, (kind, message) in got.items():
         assert kind == "TypeError", name
         assert "takes no arguments" in message, message
         assert "aioeventlet.new_event_loop()" in message, message
+    # Reached only when every case above gave the error it should:
+    # nothing was lost.
+    no_leaks(
+        "bad input",
+        "EventLoop() with arguments: what to do, no 'Exception ignored'",
+        len(got),
+        "cases",
+        lost=0,
+    )
 
 
 # -- run_in_executor -------------------------------------------------------------------
@@ -937,6 +959,7 @@ def test_run_in_executor_bad_input(
             "(vs stock asyncio)",
             len(_EXECUTOR_CASES),
             "cases",
+            lost=len(problems),
         )
     assert problems == []
     assert handler_calls == []
@@ -1089,6 +1112,7 @@ def test_slow_callback_duration_refuses_what_is_not_seconds(
             "(refused at once; stock asyncio fails later or misreports)",
             len(_REFUSED_THRESHOLDS),
             "cases",
+            lost=len(problems) + len(thread_errors),
         )
     assert (problems, thread_errors) == ([], [])
 
@@ -1136,6 +1160,7 @@ def test_slow_callback_duration_odd_values_never_crash_the_watchdog(
             "(vs stock asyncio; no watchdog crash)",
             len(_ACCEPTED_THRESHOLDS),
             "cases",
+            lost=len(problems) + len(thread_errors),
         )
     assert (problems, thread_errors) == ([], [])
 
@@ -1212,6 +1237,7 @@ def test_to_green_bad_input(no_leaks: Recorder) -> None:
         "(vs asyncio.to_thread on stock asyncio)",
         len(got),
         "cases",
+        lost=len(problems),
     )
     assert problems == []
 
@@ -1272,12 +1298,6 @@ def test_to_green_needs_an_aioeventlet_loop_of_this_thread(no_leaks: Recorder) -
     # A refused call may have left its greenthread scheduled; let it end
     # (test_to_green_refusals_start_nothing is about that).
     eventlet.sleep(0.01)
-    no_leaks(
-        "bad input",
-        "to_green(): stock asyncio loop, no loop, other OS thread",
-        len(got) + len(where),
-        "cases",
-    )
     assert where == {
         "on the other thread's own loop": other_ident,
         "on this thread's loop, run_coroutine_threadsafe()": (
@@ -1290,6 +1310,15 @@ def test_to_green_needs_an_aioeventlet_loop_of_this_thread(no_leaks: Recorder) -
         if kind != "RuntimeError" or wanted not in message:
             problems.append(f"{name}: {kind}: {message}")
     assert problems == []
+    # Reached only when every case above gave the error it should:
+    # nothing was lost.
+    no_leaks(
+        "bad input",
+        "to_green(): stock asyncio loop, no loop, other OS thread",
+        len(got) + len(where),
+        "cases",
+        lost=0,
+    )
 
 
 def test_to_green_refusals_start_nothing(no_leaks: Recorder) -> None:
@@ -1310,12 +1339,6 @@ def test_to_green_refusals_start_nothing(no_leaks: Recorder) -> None:
     )
     eventlet.sleep(0.01)  # a greenthread left scheduled would run now
     gc.collect()
-    no_leaks(
-        "bad input",
-        "to_green() refused: nothing runs, the error names to_green()",
-        len(got),
-        "cases",
-    )
     assert ran == []
     assert got["a coroutine function"][0] == "TypeError"
     assert "await it" in got["a coroutine function"][1]
@@ -1324,6 +1347,15 @@ def test_to_green_refusals_start_nothing(no_leaks: Recorder) -> None:
         assert kind == "RuntimeError", got[name]
         assert message.startswith("to_green()"), message
         assert "loop=" not in message, message
+    # Reached only when every case above gave the error it should:
+    # nothing was lost.
+    no_leaks(
+        "bad input",
+        "to_green() refused: nothing runs, the error names to_green()",
+        len(got),
+        "cases",
+        lost=0,
+    )
 
 
 # -- the pytest plugin -----------------------------------------------------------------
@@ -1409,6 +1441,7 @@ def test_pytest_plugin_bad_settings(tmp_path: Any, no_leaks: Recorder) -> None:
         "pytest --aioeventlet / aioeventlet = ... with bad values",
         len(_PLUGIN_CASES),
         "cases",
+        lost=len(problems),
     )
     assert problems == []
 
@@ -1488,13 +1521,6 @@ def test_cli_bad_input(name: str, tmp_path: Any, no_leaks: Recorder) -> None:
     args, says = _CLI_CASES[name]
     ours = _cli(*args, cwd=str(tmp_path))
     python = _python(*args, cwd=str(tmp_path))
-    no_leaks(
-        "bad input",
-        "python -m aioeventlet: missing, broken or wrong targets "
-        "and options (vs python itself)",
-        1,
-        "cases",
-    )
     if says:
         assert says in ours.stderr.strip().splitlines()[-1]
     else:
@@ -1502,6 +1528,16 @@ def test_cli_bad_input(name: str, tmp_path: Any, no_leaks: Recorder) -> None:
     if python.stderr.strip():
         assert ours.stderr.strip(), "failed without a word on stderr"
     assert ours.returncode == python.returncode, ours.stderr
+    # Reached only when every case above gave the error it should:
+    # nothing was lost.
+    no_leaks(
+        "bad input",
+        "python -m aioeventlet: missing, broken or wrong targets "
+        "and options (vs python itself)",
+        1,
+        "cases",
+        lost=0,
+    )
 
 
 # -- the bridges -----------------------------------------------------------------------
@@ -1676,14 +1712,6 @@ def test_bridges_bad_input(no_leaks: Recorder) -> None:
     finally:
         loop.close()
         stock.close()
-    no_leaks(
-        "bad input",
-        "yield_future() / wrap_greenthread(): wrong types, "
-        "finished/running greenthreads, closed/stock/foreign loops, loop's own "
-        "greenthread, hub greenlet, other OS thread",
-        len(got),
-        "cases",
-    )
     problems = [
         f"{name}: expected {kind} saying {says!r}, got {got.get(name)}"
         for name, (kind, says) in _BRIDGE_ERRORS.items()
@@ -1694,6 +1722,17 @@ def test_bridges_bad_input(no_leaks: Recorder) -> None:
     ]
     assert problems == []
     assert set(got) == set(_BRIDGE_ERRORS)
+    # Reached only when every case above gave the error it should:
+    # nothing was lost.
+    no_leaks(
+        "bad input",
+        "yield_future() / wrap_greenthread(): wrong types, "
+        "finished/running greenthreads, closed/stock/foreign loops, loop's own "
+        "greenthread, hub greenlet, other OS thread",
+        len(got),
+        "cases",
+        lost=0,
+    )
 
 
 def test_yield_future_with_a_non_loop_as_loop(no_leaks: Recorder) -> None:
@@ -1704,8 +1743,16 @@ def test_yield_future_with_a_non_loop_as_loop(no_leaks: Recorder) -> None:
         warnings.simplefilter("always")
         kind, message = eventlet.spawn(call).wait()
         gc.collect()
-    no_leaks("bad input", "yield_future(coro, loop=42)", 1, "cases")
     assert kind == "TypeError", message
     assert "loop= must be an asyncio event loop" in message, message
     assert "got int: 42" in message, message
     assert [str(w.message) for w in caught] == []
+    # Reached only when every case above gave the error it should:
+    # nothing was lost.
+    no_leaks(
+        "bad input",
+        "yield_future(coro, loop=42)",
+        1,
+        "cases",
+        lost=0,
+    )
