@@ -253,10 +253,12 @@ def lint(session: nox.Session) -> None:
     # mypy checks the tests' third-party imports against their real types: the
     # integration libraries, the benchmarks' uvloop and matplotlib, and
     # greenlet's stubs.
+    # ruff and mypy pinned: a new release's new rules or inference must not
+    # turn CI red on unchanged code; move the pins on purpose.
     install(
         session,
-        "ruff",
-        "mypy",
+        "ruff==0.17.6",
+        "mypy==2.4.1",
         "types-greenlet",
         "types-docutils",
         "sphinx",
