@@ -54,6 +54,9 @@ def install(session: nox.Session, *extra: str) -> None:
 # The Python whose tests session also measures coverage (one is enough, and
 # coverage's tracer slows the run).
 COVERAGE_PYTHON = "3.11"
+# The one Python whose tests session runs the benchmark smoke test: the one
+# with neither coverage nor the patched modes, the shortest session.
+BENCHMARK_SMOKE_PYTHON = "3.12"
 # Where CI runs the monkey-patched modes too: the default Python and the newest.
 PATCHED_PYTHONS = ("3.11", "3.13")
 
@@ -70,6 +73,10 @@ def tests(session: nox.Session) -> None:
         "--ignore=tests/integration",
         "--ignore=tests/test_docs.py",
     ]
+    if session.python != BENCHMARK_SMOKE_PYTHON:
+        # The benchmark programs are tooling, not the library: checking once
+        # that each runs and reports sane numbers saves CI some 80 s.
+        args.append("--ignore=tests/test_benchmarks_smoke.py")
     # The isolated programs run monkey-patched (before and after import) on
     # PATCHED_PYTHONS; plain everywhere.  `-s matrix` runs every combination.
     env = (
