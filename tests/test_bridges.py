@@ -978,19 +978,20 @@ def test_a_stray_switch_does_not_end_a_cross_thread_wait(
     assert gt.wait() == "released"
 
 
+async def _sleep_noting_cancel(cancelled: threading.Event) -> None:
+    """Sleep long; set *cancelled* (a thread-safe flag) if cancelled."""
+    try:
+        await asyncio.sleep(10)
+    except asyncio.CancelledError:
+        cancelled.set()
+        raise
+
+
 def test_killing_a_cross_thread_waiter_cancels_the_task(
     loop_thread: asyncio.AbstractEventLoop,
 ) -> None:
     cancelled = threading.Event()
-
-    async def forever() -> None:
-        try:
-            await asyncio.sleep(10)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
-    gt = eventlet.spawn(yield_future, forever(), loop_thread)
+    gt = eventlet.spawn(yield_future, _sleep_noting_cancel(cancelled), loop_thread)
     eventlet.sleep(0.05)
     gt.kill()
     with pytest.raises(greenlet.GreenletExit):
@@ -1003,17 +1004,10 @@ def test_eventlet_timeout_in_a_cross_thread_waiter_cancels_the_task(
 ) -> None:
     cancelled = threading.Event()
 
-    async def forever() -> None:
-        try:
-            await asyncio.sleep(10)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
     def green() -> str:
         try:
             with eventlet.Timeout(0.05):
-                yield_future(forever(), loop=loop_thread)
+                yield_future(_sleep_noting_cancel(cancelled), loop=loop_thread)
         except eventlet.Timeout:
             return "timed out"
         return "no timeout"
