@@ -42,7 +42,11 @@ CLIENT = HERE / "client.py"
 DOC = ROOT / "docs" / "performance.md"
 CHART = ROOT / "docs" / "_static" / "performance.png"
 
-ALL_LOOPS = ("asyncio", "uvloop", "aioeventlet", "eventlet")
+# asyncio_hub is eventlet's own asyncio hub (EVENTLET_HUB=asyncio): there,
+# asyncio code runs on stock asyncio's loop, so it has a column of its own only
+# for the bridges between greenthreads and coroutines.
+ALL_LOOPS = ("asyncio", "uvloop", "aioeventlet", "eventlet", "asyncio_hub")
+LOOP_LOOPS = ("asyncio", "uvloop", "aioeventlet", "eventlet")
 ASYNC_LOOPS = ("asyncio", "uvloop", "aioeventlet")
 
 
@@ -54,7 +58,7 @@ class Bench:
     size: int  # full run
     quick: int  # --quick run
     unit: str  # what one operation is
-    loops: tuple[str, ...] = ALL_LOOPS
+    loops: tuple[str, ...] = LOOP_LOOPS
     client: tuple[str, ...] = ()  # client.py arguments, for server workloads
     # A target: ("ratio", x): median CPU-normalised rate >= x times asyncio's;
     # ("rate", x): >= x operations per CPU second; ("mem", x): bytes per
@@ -70,7 +74,7 @@ class Bench:
 def _echo(
     name: str, title: str, workload: str, conns: int, target: float | None
 ) -> Bench:
-    loops = ALL_LOOPS if workload == "echo_streams" else ASYNC_LOOPS
+    loops = LOOP_LOOPS if workload == "echo_streams" else ASYNC_LOOPS
     return Bench(
         name,
         title,
@@ -173,7 +177,7 @@ BENCHES = [
         100_000,
         3_000,
         "round trips",
-        ("aioeventlet",),
+        ("aioeventlet", "asyncio_hub"),
         target=("rate", 40_000),
     ),
     Bench(
@@ -183,7 +187,7 @@ BENCHES = [
         100_000,
         3_000,
         "round trips",
-        ("aioeventlet",),
+        ("aioeventlet", "eventlet", "asyncio_hub"),
         target=("rate", 55_000),
     ),
     Bench(
@@ -487,6 +491,36 @@ def machine() -> dict[str, str]:
     return info
 
 
+def _rate_panel(
+    ax: Any,
+    results: dict[str, dict[str, Cell]],
+    loops: list[str],
+    rate_benches: list[Bench],
+    colors: dict[str, str],
+) -> None:
+    """Benchmarks with a rate target: aioeventlet's rate, beside the
+    equivalents measured (plain eventlet, eventlet's asyncio hub)."""
+    names = [b.title.split(":")[0] for b in rate_benches]
+    kinds = [k for k in loops if any(k in results[b.name] for b in rate_benches)]
+    bar = 0.8 / max(1, len(kinds))
+    for i, kind in enumerate(kinds):
+        ys, xs = [], []
+        for j, b in enumerate(rate_benches):
+            if kind in results[b.name]:
+                ys.append(j + (i - (len(kinds) - 1) / 2) * bar)
+                xs.append(results[b.name][kind].median("rate") / 1000)
+        ax.barh(ys, xs, height=bar, color=colors.get(kind), label=kind)
+    for j, b in enumerate(rate_benches):
+        assert b.target is not None
+        ax.plot([b.target[1] / 1000] * 2, [j - 0.45, j + 0.45], color="black", lw=1.5)
+    ax.set_yticks(range(len(rate_benches)))
+    ax.set_yticklabels(names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("thousand per CPU second; black tick = target")
+    ax.legend(loc="lower right", fontsize=7)
+    ax.grid(axis="x", alpha=0.3)
+
+
 def chart(
     results: dict[str, dict[str, Cell]],
     loops: list[str],
@@ -516,7 +550,12 @@ def chart(
     )
     ax = axes[0]
     others = [k for k in loops if k != "asyncio"]
-    colors = {"uvloop": "#8c8c8c", "aioeventlet": "#1f77b4", "eventlet": "#ff7f0e"}
+    colors = {
+        "uvloop": "#8c8c8c",
+        "aioeventlet": "#1f77b4",
+        "eventlet": "#ff7f0e",
+        "asyncio_hub": "#2ca02c",
+    }
     height = 0.8 / max(1, len(others))
     for i, kind in enumerate(others):
         ys, xs = [], []
@@ -546,23 +585,10 @@ def chart(
     )
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", which="both", alpha=0.3)
-    ax = axes[1]
     if rate_benches:
-        names = [b.title.split(":")[0] for b in rate_benches]
-        vals = [
-            results[b.name]["aioeventlet"].median("rate") / 1000 for b in rate_benches
-        ]
-        ax.barh(range(len(rate_benches)), vals, color=colors["aioeventlet"])
-        for j, b in enumerate(rate_benches):
-            assert b.target is not None
-            ax.plot([b.target[1] / 1000] * 2, [j - 0.4, j + 0.4], color="black", lw=1.5)
-        ax.set_yticks(range(len(rate_benches)))
-        ax.set_yticklabels(names, fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlabel("aioeventlet, thousand per CPU second")
-        ax.grid(axis="x", alpha=0.3)
+        _rate_panel(axes[1], results, loops, rate_benches, colors)
     else:
-        ax.axis("off")
+        axes[1].axis("off")
     fig.suptitle(
         f"aioeventlet vs stock asyncio - Python {info['python']}, eventlet "
         f"{info['eventlet']}, greenlet {info['greenlet']}, "
@@ -588,6 +614,8 @@ class Section:
     reps: int
     quick: bool
     chart: Path
+    # Benchmarks re-measured by a later --json file: which, when, at what commit.
+    reruns: list[str] = field(default_factory=list)
 
     @property
     def loops(self) -> list[str]:
@@ -607,7 +635,7 @@ def _block(section: Section) -> str:
             f"{info['uvloop']}; {section.reps} repetitions"
             f"{' (--quick sizes)' if section.quick else ''}, loops alternated, "
             f"each run "
-            f"in a fresh process.",
+            f"in a fresh process." + "".join(f" {rerun}" for rerun in section.reruns),
             "",
             f"![aioeventlet against stock asyncio, Python {info['python']}]"
             f"({os.path.relpath(section.chart, DOC.parent)})",
@@ -645,12 +673,16 @@ def render(paths: list[Path]) -> list[Section]:
                 info, results, raw["reps"], raw["quick"], CHART.parent / name
             )
         else:
+            # The header keeps the first file's date and commit; say which
+            # benchmarks this file replaced, and when and where it measured.
             section.results.update(results)
-            section.info = {
-                **section.info,
-                "date": info["date"],
-                "commit": info["commit"],
-            }
+            titles = ", ".join(
+                BY_NAME[name].title for name in results if name in BY_NAME
+            )
+            section.reruns.append(
+                f"Re-measured {info['date']} at commit `{info['commit']}` "
+                f"({raw['reps']} repetitions): {titles}."
+            )
     # Keep the benchmark order of BENCHES whatever the files' order.
     for section in by_python.values():
         section.results = {

@@ -14,8 +14,10 @@ inherits another's allocations, caches or hub).
 * Memory workloads print the resident-set growth per object.
 
 KIND is ``asyncio`` (stock ``SelectorEventLoop``), ``uvloop``,
-``aioeventlet``, or ``eventlet`` (plain greenthreads, no asyncio: the
-equivalent green program, where one exists).
+``aioeventlet``, ``eventlet`` (plain greenthreads, no asyncio: the
+equivalent green program, where one exists), or ``asyncio_hub`` (eventlet's
+own asyncio hub, ``EVENTLET_HUB=asyncio``, which runs greenthreads on a stock
+asyncio loop: for the bridge workloads, the other way to mix the two).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-KINDS = ("asyncio", "uvloop", "aioeventlet", "eventlet")
+KINDS = ("asyncio", "uvloop", "aioeventlet", "eventlet", "asyncio_hub")
 MSG = 64  # echo message size, bytes
 
 
@@ -49,6 +51,11 @@ def new_loop(kind: str) -> asyncio.AbstractEventLoop:
         import aioeventlet
 
         return aioeventlet.new_event_loop()
+    if kind == "asyncio_hub":
+        raise SystemExit(
+            "on eventlet's asyncio hub, asyncio code runs on stock asyncio's own "
+            "loop: measure that with --loop asyncio (asyncio_hub is for the bridges)"
+        )
     raise ValueError(f"{kind!r} is not an asyncio loop")
 
 
@@ -359,15 +366,39 @@ def _bridges() -> Any:
     return yield_future, wrap_greenthread
 
 
+def _asyncio_hub() -> Any:
+    """eventlet on its asyncio hub: main() selected it before any import."""
+    import_eventlet()  # imported through aioeventlet: quietly
+    import eventlet.asyncio
+    import eventlet.hubs
+
+    hub = eventlet.hubs.get_hub()
+    if type(hub).__module__ != "eventlet.hubs.asyncio":
+        raise SystemExit(f"expected eventlet's asyncio hub, got {hub!r}")
+    return eventlet
+
+
 def yield_future_rt(kind: str, n: int) -> dict[str, Any]:
-    """A greenthread calls yield_future(coro) n times, one after the other."""
-    if kind != "aioeventlet":
-        raise SystemExit("yield_future exists on aioeventlet only")
-    yield_future, _ = _bridges()
-    eventlet = import_eventlet()
+    """A greenthread calls yield_future(coro) n times, one after the other.
+
+    On eventlet's asyncio hub, the same is ``spawn_for_awaitable(coro).wait()``.
+    """
 
     async def one() -> int:
         return 1
+
+    if kind == "asyncio_hub":
+        eventlet = _asyncio_hub()
+        total = 0
+        with Meter() as m:
+            for _ in range(n):
+                total += eventlet.asyncio.spawn_for_awaitable(one()).wait()
+        assert total == n
+        return result(n, m)
+    if kind != "aioeventlet":
+        raise SystemExit("yield_future exists on aioeventlet and asyncio_hub only")
+    yield_future, _ = _bridges()
+    eventlet = import_eventlet()
 
     async def main() -> dict[str, Any]:
         loop = asyncio.get_running_loop()
@@ -389,14 +420,48 @@ def yield_future_rt(kind: str, n: int) -> dict[str, Any]:
 
 
 def wrap_greenthread_rt(kind: str, n: int) -> dict[str, Any]:
-    """A coroutine awaits wrap_greenthread(eventlet.spawn(f)) n times."""
-    if kind != "aioeventlet":
-        raise SystemExit("wrap_greenthread exists on aioeventlet only")
-    _, wrap_greenthread = _bridges()
-    eventlet = import_eventlet()
+    """A coroutine awaits wrap_greenthread(eventlet.spawn(f)) n times.
+
+    The equivalents: plain eventlet, a greenthread waits for another
+    (``eventlet.spawn(f).wait()``); eventlet's asyncio hub, a coroutine awaits
+    a future that the greenthread's ``link()`` completes.
+    """
 
     def one() -> int:
         return 1
+
+    if kind == "eventlet":
+        eventlet = import_eventlet()
+        total = 0
+        with Meter() as m:
+            for _ in range(n):
+                total += eventlet.spawn(one).wait()
+        assert total == n
+        return result(n, m)
+    if kind == "asyncio_hub":
+        eventlet = _asyncio_hub()
+
+        def settle(gt: Any, fut: asyncio.Future[int]) -> None:
+            fut.set_result(gt.wait())
+
+        async def linked() -> dict[str, Any]:
+            loop = asyncio.get_running_loop()
+            total = 0
+            with Meter() as m:
+                for _ in range(n):
+                    fut = loop.create_future()
+                    eventlet.spawn(one).link(settle, fut)
+                    total += await fut
+            assert total == n
+            return result(n, m)
+
+        return eventlet.asyncio.spawn_for_awaitable(linked()).wait()  # type: ignore[no-any-return]
+    if kind != "aioeventlet":
+        raise SystemExit(
+            "wrap_greenthread exists on aioeventlet, eventlet and asyncio_hub only"
+        )
+    _, wrap_greenthread = _bridges()
+    eventlet = import_eventlet()
 
     async def main() -> dict[str, Any]:
         with Meter() as m:
@@ -695,6 +760,9 @@ def main() -> None:
     parser.add_argument("--workload", choices=sorted(WORKLOADS), required=True)
     parser.add_argument("--size", type=int, required=True)
     args = parser.parse_args()
+    if args.loop == "asyncio_hub":
+        # eventlet reads it when it creates this thread's hub, on first use.
+        os.environ["EVENTLET_HUB"] = "asyncio"
     warm_up_allocator()
     data = WORKLOADS[args.workload](args.loop, args.size)
     if data:

@@ -10,6 +10,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ RUN = ROOT / "benchmarks" / "run.py"
 sys.path.insert(0, str(RUN.parent))
 import run as bench_run  # noqa: E402
 
-LOOPS = ("asyncio", "aioeventlet", "eventlet")
+LOOPS = ("asyncio", "aioeventlet", "eventlet", "asyncio_hub")
 
 
 @pytest.mark.parametrize("bench", bench_run.BENCHES, ids=lambda b: b.name)
@@ -68,3 +69,55 @@ def test_workload_runs_and_reports_sane_numbers(
         assert f"| {kind} |" in table
     if "asyncio" in expected:
         assert "| 1.00x |" in table
+
+
+def _saved_run(path: Path, commit: str, date: str, results: dict[str, Any]) -> Path:
+    machine = {
+        "nproc": "2",
+        "python": "3.12.1",
+        "cpu": "Test CPU",
+        "eventlet": "0.41.3",
+        "greenlet": "3.5.6",
+        "uvloop": "not installed",
+        "kernel": "6.0",
+        "date": date,
+        "commit": commit,
+    }
+    path.write_text(
+        json.dumps({"machine": machine, "reps": 5, "quick": False, "results": results})
+    )
+    return path
+
+
+def test_render_names_the_benchmarks_a_later_run_replaced(tmp_path: Path) -> None:
+    # A partial re-run rendered over a full run must not pass the whole table
+    # off as measured at the re-run's commit.
+    def run(ops: int) -> dict[str, Any]:
+        return {"ops": ops, "cpu": 1.0, "wall": 1.0}
+
+    full = _saved_run(
+        tmp_path / "full.json",
+        "aaaaaaa",
+        "2026-11-25 20:00 UTC",
+        {
+            "callsoon": {"asyncio": [run(100)], "aioeventlet": [run(99)]},
+            "wrap_greenthread": {"aioeventlet": [run(10)]},
+        },
+    )
+    rerun = _saved_run(
+        tmp_path / "rerun.json",
+        "bbbbbbb",
+        "2026-11-26 05:00 UTC",
+        {"wrap_greenthread": {"aioeventlet": [run(20)], "asyncio_hub": [run(15)]}},
+    )
+    [section] = bench_run.render([full, rerun])
+    assert list(section.results) == ["callsoon", "wrap_greenthread"]
+    assert section.results["callsoon"]["aioeventlet"].median("rate") == 99
+    assert section.results["wrap_greenthread"]["aioeventlet"].median("rate") == 20
+    block = bench_run._block(section)
+    assert "Measured 2026-11-25 20:00 UTC at commit `aaaaaaa`" in block
+    assert (
+        "Re-measured 2026-11-26 05:00 UTC at commit `bbbbbbb` (5 repetitions): "
+        "wrap_greenthread round trips." in block
+    )
+    assert "| asyncio_hub |" in block
