@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from run import ROOT, WORKER, _env
+from run import WORKER, _env, git_commit
 from workloads import KINDS
 
 # The workloads that run entirely in the worker process; the others need
@@ -209,15 +209,7 @@ def header(valgrind: str, python: str, loops: list[str], ops: int) -> str:
         )
     info = json.loads(proc.stdout)
     version = _run([valgrind, "--version"], "valgrind").stdout.strip()
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
+    commit = git_commit()
     uvloop = f", uvloop {info['uvloop']}" if "uvloop" in loops else ""
     return (
         f"Instructions per operation, callgrind ({version}): Python "

@@ -479,16 +479,21 @@ def machine() -> dict[str, str]:
     info["date"] = datetime.datetime.now(datetime.timezone.utc).strftime(
         "%Y-%m-%d %H:%M UTC"
     )
+    info["commit"] = git_commit()
+    return info
+
+
+def git_commit() -> str:
+    """The checkout's commit (short hash), or "unknown" outside git."""
     try:
-        info["commit"] = subprocess.run(
+        return subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        info["commit"] = "unknown"
-    return info
+        return "unknown"
 
 
 def _rate_panel(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -112,12 +111,7 @@ def test_figures_ratios_header_and_worker_commands(
     argv += ["--loop", "aioeventlet", "--ops", "101", "--python", str(python)]
     assert instructions.main(argv) == 0
     out = capsys.readouterr().out
-    commit = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    commit = bench_run.git_commit()
     header, blank, *table = out.splitlines()
     assert header == (
         "Instructions per operation, callgrind (valgrind-9.9.9-fake): Python "
