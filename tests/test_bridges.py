@@ -16,6 +16,7 @@ import sys
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
+from functools import partial
 from typing import Any, TypeVar
 
 import eventlet
@@ -501,19 +502,23 @@ def test_yield_future_on_a_closed_loop_raises_and_closes_coroutine() -> None:
     assert inspect.getcoroutinestate(coro) == inspect.CORO_CLOSED
 
 
+async def _sleep_noting_cancel(on_cancel: Callable[[], object]) -> None:
+    """Sleep long; call *on_cancel* if cancelled, then let the cancel through."""
+    try:
+        await asyncio.sleep(10)
+    except asyncio.CancelledError:
+        on_cancel()
+        raise
+
+
 def test_killed_while_running_a_stopped_loop_cancels_the_task() -> None:
     loop = aioeventlet.new_event_loop()
     seen: list[str] = []
 
-    async def forever() -> None:
-        try:
-            await asyncio.sleep(10)
-        except asyncio.CancelledError:
-            seen.append("cancelled")
-            raise
-
     try:
-        gt = eventlet.spawn(yield_future, forever(), loop)
+        gt = eventlet.spawn(
+            yield_future, _sleep_noting_cancel(partial(seen.append, "cancelled")), loop
+        )
         eventlet.sleep(0.02)
         gt.kill()
         with pytest.raises(greenlet.GreenletExit):
@@ -528,17 +533,12 @@ def test_eventlet_timeout_while_running_a_stopped_loop_cancels_the_task() -> Non
     loop = aioeventlet.new_event_loop()
     seen: list[str] = []
 
-    async def forever() -> None:
-        try:
-            await asyncio.sleep(10)
-        except asyncio.CancelledError:
-            seen.append("cancelled")
-            raise
-
     def green() -> str:
         try:
             with eventlet.Timeout(0.02):
-                yield_future(forever(), loop=loop)
+                yield_future(
+                    _sleep_noting_cancel(partial(seen.append, "cancelled")), loop=loop
+                )
         except eventlet.Timeout:
             return "timed out"
         return "no timeout"
@@ -558,16 +558,13 @@ def test_eventlet_timeout_while_running_a_stopped_loop_cancels_the_task() -> Non
 def test_killing_the_waiter_cancels_the_task_it_created() -> None:
     seen: list[str] = []
 
-    async def forever() -> None:
-        try:
-            await asyncio.sleep(10)
-        except asyncio.CancelledError:
-            seen.append("task cancelled")
-            raise
-
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        gt = eventlet.spawn(yield_future, forever(), loop)
+        gt = eventlet.spawn(
+            yield_future,
+            _sleep_noting_cancel(partial(seen.append, "task cancelled")),
+            loop,
+        )
         waiting = wrap_greenthread(gt)
         await asyncio.sleep(0.01)
         gt.kill()
@@ -620,20 +617,16 @@ def test_killing_the_waiter_leaves_a_future_passed_in_alone() -> None:
 def test_eventlet_timeout_in_the_waiter_cancels_the_task() -> None:
     seen: list[str] = []
 
-    async def slow() -> None:
-        try:
-            await asyncio.sleep(10)
-        except asyncio.CancelledError:
-            seen.append("task cancelled")
-            raise
-
     async def main() -> None:
         loop = asyncio.get_running_loop()
 
         def green() -> str:
             try:
                 with eventlet.Timeout(0.02):
-                    yield_future(slow(), loop=loop)
+                    yield_future(
+                        _sleep_noting_cancel(partial(seen.append, "task cancelled")),
+                        loop=loop,
+                    )
             except eventlet.Timeout:
                 return "timed out"
             return "no timeout"
@@ -978,20 +971,11 @@ def test_a_stray_switch_does_not_end_a_cross_thread_wait(
     assert gt.wait() == "released"
 
 
-async def _sleep_noting_cancel(cancelled: threading.Event) -> None:
-    """Sleep long; set *cancelled* (a thread-safe flag) if cancelled."""
-    try:
-        await asyncio.sleep(10)
-    except asyncio.CancelledError:
-        cancelled.set()
-        raise
-
-
 def test_killing_a_cross_thread_waiter_cancels_the_task(
     loop_thread: asyncio.AbstractEventLoop,
 ) -> None:
     cancelled = threading.Event()
-    gt = eventlet.spawn(yield_future, _sleep_noting_cancel(cancelled), loop_thread)
+    gt = eventlet.spawn(yield_future, _sleep_noting_cancel(cancelled.set), loop_thread)
     eventlet.sleep(0.05)
     gt.kill()
     with pytest.raises(greenlet.GreenletExit):
@@ -1007,7 +991,7 @@ def test_eventlet_timeout_in_a_cross_thread_waiter_cancels_the_task(
     def green() -> str:
         try:
             with eventlet.Timeout(0.05):
-                yield_future(_sleep_noting_cancel(cancelled), loop=loop_thread)
+                yield_future(_sleep_noting_cancel(cancelled.set), loop=loop_thread)
         except eventlet.Timeout:
             return "timed out"
         return "no timeout"

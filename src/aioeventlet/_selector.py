@@ -274,7 +274,6 @@ class HubSelector(_BaseSelector):
         self._disarmed.clear()
         self._events.clear()
         self._lost.clear()
-        self._files.clear()
         self._cancel_timers()
         self._closed = True
 
