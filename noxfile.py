@@ -26,11 +26,15 @@ whole behaviour suite, e.g. ``./scripts/test -s matrix``, or one cell:
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import nox
 
-nox.options.default_venv_backend = "uv|virtualenv"
+# uv, which scripts/test installs with the lock: it applies constraints.txt to
+# the build backend too (UV_BUILD_CONSTRAINT), which pip does not.
+nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = True
 nox.options.reuse_existing_virtualenvs = False
 
@@ -47,8 +51,73 @@ nox.options.sessions = [
 ]
 
 
-def install(session: nox.Session, *extra: str) -> None:
-    session.install("-e", ".[test]", *extra)
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+# The lock: every package any session installs, at one version per Python
+# (uv's universal resolution of every dependency group and the project's own
+# dependencies).  `nox -s lock` regenerates it; `nox -s latest` ignores it.
+CONSTRAINTS = ROOT / "constraints.txt"
+# Where each pytest run leaves its JUnit XML, for scripts/test's closing
+# summary of the failed tests (scripts/ci_summary.py).
+REPORTS = ROOT / ".nox" / "reports"
+
+
+def install(
+    session: nox.Session,
+    *groups: str,
+    unpin: tuple[str, ...] = (),
+    pinned: bool = True,
+) -> None:
+    """Install aioeventlet (editable) and the dependency *groups* of
+    pyproject.toml (``test`` when none are named), every version from the lock.
+
+    *unpin* names packages the session installs at another version itself
+    (eventlet's floor, say); *pinned* False installs the newest releases.
+    """
+    requirements = nox.project.dependency_groups(PYPROJECT, *(groups or ("test",)))
+    if not pinned:
+        session.install("--upgrade", "-e", ".", *requirements)
+        return
+    constraints = str(CONSTRAINTS)
+    if unpin:
+        lines = CONSTRAINTS.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if _pinned_name(line) not in unpin]
+        path = Path(session.create_tmp()) / "constraints.txt"
+        path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        constraints = str(path)
+    session.install(
+        "-c",
+        constraints,
+        "-e",
+        ".",
+        *requirements,
+        env={"UV_BUILD_CONSTRAINT": constraints},
+    )
+
+
+def _pinned_name(line: str) -> str | None:
+    """The normalised package name a lock line pins ("eventlet==0.41.3 ; ...")."""
+    match = re.match(r"([A-Za-z0-9._-]+)==", line)
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else None
+
+
+def pytest(
+    session: nox.Session,
+    *args: str,
+    env: dict[str, str] | None = None,
+    coverage: bool = False,
+) -> None:
+    """Run pytest (under coverage if asked), leaving a JUnit XML report under
+    REPORTS for the closing summary."""
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^A-Za-z0-9.=,-]+", "_", session.name).strip("_")
+    report = REPORTS / f"{slug}.xml"
+    runs = 1
+    while report.exists():  # a second pytest run in the same session
+        runs += 1
+        report = REPORTS / f"{slug}-{runs}.xml"
+    command = ["coverage", "run", "-m", "pytest"] if coverage else ["pytest"]
+    session.run(*command, f"--junitxml={report}", *args, env=env)
 
 
 # The Python whose tests session also measures coverage (one is enough, and
@@ -88,10 +157,10 @@ def tests(session: nox.Session) -> None:
         # Branch coverage with greenlet concurrency (pyproject.toml): code run
         # in greenthreads counts too.
         session.run("coverage", "erase")
-        session.run("coverage", "run", "-m", "pytest", *args, *session.posargs, env=env)
+        pytest(session, *args, *session.posargs, env=env, coverage=True)
         session.run("coverage", "report")
     else:
-        session.run("pytest", *args, *session.posargs, env=env)
+        pytest(session, *args, *session.posargs, env=env)
 
 
 HUBS = ["epolls", "poll", "selects"]
@@ -137,18 +206,20 @@ def run_cell(
 ) -> None:
     """One matrix cell: *modes* for AIOEVENTLET_PATCH_MODES, an eventlet *hub*,
     eventlet ``oldest`` (the floor) or ``newest``."""
-    install(session)
     if eventlet == "oldest":
-        # Installed over the newest on purpose: the floor must satisfy
+        # The floor instead of the lock's eventlet: it must satisfy
         # pyproject.toml, so the environment stays consistent.
+        install(session, unpin=("eventlet",))
         session.install(f"eventlet=={eventlet_floor(str(session.python))}")
+    else:
+        install(session)
     session.run(
         "python",
         "-c",
         "import importlib.metadata as m; print('eventlet', m.version('eventlet'))",
     )
-    session.run(
-        "pytest",
+    pytest(
+        session,
         *tests,
         *session.posargs,
         env={"EVENTLET_HUB": hub, "AIOEVENTLET_PATCH_MODES": modes},
@@ -211,15 +282,15 @@ def conformance(session: nox.Session) -> None:
     ``python -m tests.cpython.run --stock --record --write-docs``.
     """
     install(session)
-    session.run("pytest", "tests/cpython", *session.posargs)
+    pytest(session, "tests/cpython", *session.posargs)
 
 
 @nox.session(python=["3.11", "3.13"])
 def conformance_patched(session: nox.Session) -> None:
     """The same, each module under eventlet.monkey_patch()."""
     install(session)
-    session.run(
-        "pytest",
+    pytest(
+        session,
         "tests/cpython",
         *session.posargs,
         env={"AIOEVENTLET_CONFORMANCE_MODE": "patched"},
@@ -235,8 +306,8 @@ def integration(session: nox.Session) -> None:
     scripts/install-servers; the tests start and stop the servers themselves.
     """
     session.run("scripts/install-servers", external=True)
-    install(session, "-r", "tests/integration/requirements.txt")
-    session.run("pytest", "tests/integration", *session.posargs)
+    install(session, "integration")
+    pytest(session, "tests/integration", *session.posargs)
 
 
 DOCS_CODE = ["docs/conf.py", "docs/_ext", "docs/quickstart", "docs/testing"]
@@ -248,6 +319,7 @@ LINTED = [
     "benchmarks",
     "examples",
     "docs/migration",
+    "scripts",
     *DOCS_CODE,
     "noxfile.py",
 ]
@@ -257,25 +329,11 @@ LINTED = [
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) and mypy --strict over the code, its tests,
     benchmarks, examples and the migration guide's steps."""
-    # mypy checks the tests' third-party imports against their real types: the
-    # integration libraries, the benchmarks' uvloop and matplotlib, and
-    # greenlet's stubs.
-    # ruff and mypy pinned: a new release's new rules or inference must not
-    # turn CI red on unchanged code; move the pins on purpose.
-    install(
-        session,
-        "ruff==0.17.6",
-        "mypy==2.4.1",
-        "types-greenlet",
-        "types-docutils",
-        "sphinx",
-        "pytest-asyncio",
-        "anyio",
-        "uvloop",
-        "matplotlib",
-        "-r",
-        "tests/integration/requirements.txt",
-    )
+    # mypy checks the tests' third-party imports against their real types (the
+    # lint group includes the integration and docs groups); the lock pins
+    # ruff, mypy and every library they read, so that a release of any of them
+    # cannot turn CI red on unchanged code.
+    install(session, "lint")
     session.run("ruff", "check", *LINTED)
     session.run("ruff", "format", "--check", *LINTED)
     session.run("mypy")  # what and how: [tool.mypy] in pyproject.toml (strict)
@@ -289,7 +347,7 @@ def docs(session: nox.Session) -> None:
     """The documentation site (Sphinx: warnings are errors, nitpicky) and the
     testing recipes' tests, which need pytest-asyncio and anyio (the rest of
     the docs' code, tests/test_docs_code.py, runs in every tests session)."""
-    session.install("-e", ".[test,docs]")
+    install(session, "docs")
     session.run(
         "sphinx-build",
         "-W",
@@ -304,4 +362,86 @@ def docs(session: nox.Session) -> None:
     # pytest-asyncio and anyio are here for the testing recipes, which run
     # pytest in subprocesses; this run itself does not use pytest-asyncio (and
     # its configuration warning would be an error).
-    session.run("pytest", "-p", "no:asyncio", "tests/test_docs.py", *session.posargs)
+    pytest(session, "-p", "no:asyncio", "tests/test_docs.py", *session.posargs)
+
+
+# -- the lock ------------------------------------------------------------------
+
+GROUPS = tuple(PYPROJECT["dependency-groups"])
+# The oldest Python supported: a universal resolution for it and every newer
+# one (per-Python pins carry an environment marker).
+OLDEST_PYTHON = PYTHONS[0]
+
+
+def compile_lock(session: nox.Session, output: Path, *options: str) -> None:
+    """Resolve the project's dependencies and every dependency group into
+    *output*, one pin per package and Python."""
+    session.run(
+        "uv",
+        "pip",
+        "compile",
+        "pyproject.toml",
+        *(f"--group={group}" for group in GROUPS),
+        "--universal",
+        f"--python-version={OLDEST_PYTHON}",
+        "--quiet",
+        "--custom-compile-command=./scripts/test -s lock",
+        *options,
+        f"--output-file={os.path.relpath(output, ROOT)}",
+        external=True,
+    )
+
+
+@nox.session(python=False, default=False)
+def lock(session: nox.Session) -> None:
+    """Regenerate constraints.txt: only what pyproject.toml's changes need
+    moves; ``./scripts/test -s lock -- --upgrade`` moves every pin to the
+    newest release (then run the suite, and commit the lock with what moved)."""
+    compile_lock(session, CONSTRAINTS, *session.posargs)
+
+
+def read_pins(path: Path) -> dict[str, str]:
+    """``{"name ; marker": version}`` of a lock file."""
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name = _pinned_name(line)
+        if name is None:
+            continue
+        version, _, marker = line.split("==", 1)[1].partition(";")
+        key = f"{name} ; {marker.strip()}" if marker.strip() else name
+        pins[key] = version.strip()
+    return pins
+
+
+def moved(locked: dict[str, str], newest: dict[str, str]) -> list[str]:
+    """One line per pin that differs between the lock and the newest releases."""
+    lines = []
+    for key in sorted(locked.keys() | newest.keys()):
+        old, new = locked.get(key, "-"), newest.get(key, "-")
+        if old != new:
+            lines.append(f"  {key}: {old} -> {new}")
+    return lines
+
+
+@nox.session(python=PYTHONS[-1], default=False)
+def latest(session: nox.Session) -> None:
+    """The suite on the newest releases of everything, the lock ignored: what
+    a release upstream would do to CI (not part of ./scripts/test's default
+    run; run it on purpose, e.g. weekly).  Reports which pins moved, then runs
+    the behaviour and integration tests, the docs' tests and the linters on
+    the newest Python."""
+    newest_file = Path(session.create_tmp()) / "newest.txt"
+    compile_lock(session, newest_file, "--no-header")
+    report = moved(read_pins(CONSTRAINTS), read_pins(newest_file))
+    summary = "\n".join(report) if report else "  (nothing: the lock is current)"
+    session.log(f"What moved since the lock (locked -> newest):\n{summary}")
+    session.run("scripts/install-servers", external=True)
+    install(session, *GROUPS, pinned=False)
+    try:
+        # pytest-asyncio is installed for the docs' recipes, which run pytest
+        # in subprocesses; this run does not use it (see the docs session).
+        pytest(session, "-p", "no:asyncio", "tests", "--ignore=tests/cpython")
+        session.run("ruff", "check", *LINTED)
+        session.run("mypy")
+    finally:
+        session.log(f"What moved since the lock (locked -> newest):\n{summary}")

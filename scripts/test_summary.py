@@ -1,0 +1,89 @@
+"""The closing summary of a test run: for each nox session that failed, its
+failed tests and their tracebacks, so that the end of one CI log says what
+broke without scrolling through 17 sessions' output.
+
+scripts/test runs it after nox with nox's JSON report (``nox --report``) and
+the JUnit XML files that every pytest run of the noxfile leaves in
+``.nox/reports/`` (one per session, named after it).  Exits 0: the run's own
+exit status is nox's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+# A failure's text is printed whole up to this many lines, then cut from the
+# middle: the top says where, the bottom says what.
+MAX_LINES = 120
+
+
+def slug(session_name: str) -> str:
+    """The file name stem noxfile.pytest() gives a session's report."""
+    return re.sub(r"[^A-Za-z0-9.=,-]+", "_", session_name).strip("_")
+
+
+def failed_tests(report: Path) -> list[tuple[str, str, str]]:
+    """``(test id, kind, text)`` for each failed or errored test case."""
+    failures = []
+    for case in ET.parse(report).getroot().iter("testcase"):
+        for kind in ("failure", "error"):
+            for element in case.findall(kind):
+                test_id = f"{case.get('classname', '')}::{case.get('name', '')}"
+                text = element.text or element.get("message") or ""
+                failures.append((test_id, kind, text))
+    return failures
+
+
+def shorten(text: str) -> str:
+    lines = text.rstrip().splitlines()
+    if len(lines) <= MAX_LINES:
+        return "\n".join(lines)
+    half = MAX_LINES // 2
+    cut = len(lines) - 2 * half
+    return "\n".join([*lines[:half], f"    [... {cut} lines cut ...]", *lines[-half:]])
+
+
+def summarize(nox_report: Path, reports: Path) -> str:
+    sessions = json.loads(nox_report.read_text(encoding="utf-8"))["sessions"]
+    failed = [s for s in sessions if s["result"] in ("failed", "aborted")]
+    if not failed:
+        return f"test summary: all {len(sessions)} nox sessions passed"
+    out = [f"test summary: {len(failed)} of {len(sessions)} nox sessions failed"]
+    for session in failed:
+        name = session["name"]
+        files = sorted(reports.glob(f"{slug(name)}.xml")) + sorted(
+            reports.glob(f"{slug(name)}-*.xml")
+        )
+        failures = [f for path in files for f in failed_tests(path)]
+        out.append("")
+        out.append(f"=== {name}: {session.get('reason') or 'failed'}")
+        if not failures:
+            out.append(
+                "    no failed test recorded: the session failed outside pytest "
+                "(install, lint, docs build, or pytest stopped before its report); "
+                "see its output above"
+            )
+        for test_id, kind, text in failures:
+            out.append(f"--- {kind}: {test_id}")
+            out.append(shorten(text))
+    return "\n".join(out)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: test_summary.py NOX_REPORT.json REPORTS_DIR", file=sys.stderr)
+        return 2
+    nox_report, reports = Path(argv[0]), Path(argv[1])
+    if not nox_report.exists():
+        print(f"test summary: nox wrote no report ({nox_report})")
+        return 0
+    print(summarize(nox_report, reports))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,106 @@
+"""scripts/test_summary.py: the closing summary of a test run, from nox's JSON
+report and the JUnit XML files pytest leaves per session."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "test_summary.py"
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" errors="1" failures="1" tests="3">
+<testcase classname="tests.test_loop" name="test_ok" time="0.1"/>
+<testcase classname="tests.test_loop" name="test_wake[aioeventlet]" time="0.2">
+<failure message="assert 1 == 2">def test_wake():
+&gt;       assert 1 == 2
+E       assert 1 == 2</failure></testcase>
+<testcase classname="tests.test_io" name="test_fd" time="0.3">
+<error message="failed on setup">fixture 'x' not found</error></testcase>
+</testsuite></testsuites>
+"""
+
+
+def summarize(tmp_path: Path, sessions: list[dict[str, object]]) -> str:
+    report = tmp_path / "nox.json"
+    report.write_text(json.dumps({"result": 0, "sessions": sessions}))
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), str(report), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stderr == ""
+    return result.stdout
+
+
+def session(name: str, result: str) -> dict[str, object]:
+    return {"name": name, "result": result, "reason": None, "args": {}}
+
+
+def test_all_passed(tmp_path: Path) -> None:
+    out = summarize(
+        tmp_path, [session("tests-3.12", "success"), session("lint", "success")]
+    )
+    assert out == "test summary: all 2 nox sessions passed\n"
+
+
+def test_failed_session_lists_its_failed_tests_with_tracebacks(tmp_path: Path) -> None:
+    name = "hubs(hub='poll', eventlet='oldest')"
+    (tmp_path / "hubs_hub=_poll_,_eventlet=_oldest.xml").write_text(JUNIT)
+    out = summarize(tmp_path, [session(name, "failed"), session("lint", "success")])
+    assert out.splitlines() == [
+        "test summary: 1 of 2 nox sessions failed",
+        "",
+        f"=== {name}: failed",
+        "--- failure: tests.test_loop::test_wake[aioeventlet]",
+        "def test_wake():",
+        ">       assert 1 == 2",
+        "E       assert 1 == 2",
+        "--- error: tests.test_io::test_fd",
+        "fixture 'x' not found",
+    ]
+
+
+def test_second_pytest_run_of_a_session_is_read_too(tmp_path: Path) -> None:
+    (tmp_path / "tests-3.13.xml").write_text(JUNIT.replace('errors="1"', 'errors="0"'))
+    (tmp_path / "tests-3.13-2.xml").write_text(JUNIT)
+    out = summarize(tmp_path, [session("tests-3.13", "failed")])
+    assert out.count("--- failure: tests.test_loop::test_wake[aioeventlet]") == 2
+
+
+@pytest.mark.parametrize("result", ["failed", "aborted"])
+def test_session_that_failed_outside_pytest(tmp_path: Path, result: str) -> None:
+    out = summarize(tmp_path, [session("lint", result)])
+    assert "=== lint: failed" in out
+    assert "no failed test recorded: the session failed outside pytest" in out
+
+
+def test_long_tracebacks_are_cut_in_the_middle(tmp_path: Path) -> None:
+    lines = "\n".join(f"line {i}" for i in range(500))
+    junit = JUNIT.replace("fixture 'x' not found", lines)
+    (tmp_path / "docs.xml").write_text(junit)
+    out = summarize(tmp_path, [session("docs", "failed")]).splitlines()
+    assert "line 0" in out
+    assert "line 499" in out
+    assert "line 250" not in out
+    assert "    [... 380 lines cut ...]" in out
+
+
+def test_no_report(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path / "missing.json"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert (
+        result.stdout
+        == f"test summary: nox wrote no report ({tmp_path}/missing.json)\n"
+    )
