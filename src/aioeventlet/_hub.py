@@ -20,18 +20,28 @@ from typing import Any
 
 import greenlet
 
-# eventlet announces its own deprecation when first imported.  Filter exactly
-# that warning so that importing aioeventlet under ``-W error`` stays silent:
-# its text, and the module it is attributed to (eventlet warns with
-# stacklevel=2, so that is this module, the importer).  Its category,
-# eventlet.EventletDeprecationWarning, cannot be named before eventlet is
-# imported, hence the base ``Warning`` plus the exact message.
+# Importing eventlet warns twice before any code of ours runs.  Filter exactly
+# those warnings, only for this import, so that importing aioeventlet under
+# ``-W error`` stays silent.  Neither category can be named before its package
+# is imported, hence the base ``Warning`` plus the exact message and module.
 with warnings.catch_warnings():
+    # eventlet announces its own deprecation, attributed (stacklevel=2) to
+    # the module that imports it: this one.
     warnings.filterwarnings(
         "ignore",
         message=r"\s*Eventlet is deprecated",
         category=Warning,
         module=re.escape(__name__),
+    )
+    # eventlet's green DNS imports dnspython's DNSSEC module, whose DSA
+    # algorithm touches cryptography's DSA classes; cryptography 51 and later
+    # deprecate DSA (CryptographyDeprecationWarning, attributed to dnspython's
+    # module).  Where cryptography is installed, every `import eventlet` warns.
+    warnings.filterwarnings(
+        "ignore",
+        message=r"DSA is deprecated",
+        category=Warning,
+        module=r"dns\.dnssecalgs\.dsa\Z",
     )
     import eventlet.greenthread
     import eventlet.hubs

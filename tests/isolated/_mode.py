@@ -21,6 +21,11 @@ def _monkey_patch() -> None:
         warnings.filterwarnings(
             "ignore", message=r"\s*Eventlet is deprecated", category=Warning
         )
+        # cryptography 51+ deprecates DSA, which dnspython's DNSSEC module
+        # (imported by eventlet's green DNS) touches: as in aioeventlet._hub.
+        warnings.filterwarnings(
+            "ignore", message="DSA is deprecated", module=r"dns\.dnssecalgs\.dsa\Z"
+        )
         import eventlet
 
     eventlet.monkey_patch()
