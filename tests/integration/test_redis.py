@@ -131,7 +131,7 @@ def test_pubsub(redis_port: int, green_worker: GreenWorker) -> None:
             got, receivers = await asyncio.wait_for(
                 asyncio.gather(receive(), publish()), timeout=20
             )
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()
             return got, receivers, green_worker.rounds - before
 
     got, receivers, progress = aioeventlet.run(main())

@@ -73,7 +73,7 @@ async def main() -> dict[str, object]:
             if msg is not None:
                 received.append(msg["data"])
         receivers = await publisher
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await pubsub.aclose()
     return {
         "lengths": lengths,
         "lists": lists,
