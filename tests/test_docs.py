@@ -1,6 +1,6 @@
 """The testing recipes (docs/testing/) do what the testing page says: the part
 of the documentation's tests that needs pytest-asyncio and anyio, so it runs in
-``nox -s docs`` (which installs the ``docs`` extra); the rest, which needs
+``nox -s docs`` (which installs the ``docs`` dependency group); the rest, which needs
 nothing more, is tests/test_docs_code.py and runs on every Python.
 
 * the pytest-asyncio recipes make its tests run on aioeventlet: the loop
@@ -72,9 +72,9 @@ def run_pytest(
 
 
 def needs(module: str) -> ModuleType:
-    # Installed by `nox -s docs` (the docs extra), which runs these tests.
+    # Installed by `nox -s docs` (the docs dependency group), which runs these tests.
     found: ModuleType = pytest.importorskip(
-        module, reason=f"{module} is in the docs extra"
+        module, reason=f"{module} is in the docs dependency group"
     )
     return found
 
@@ -196,7 +196,7 @@ POLICY_DEPRECATION = 'Overriding the "event_loop_policy" fixture is deprecated'
 
 def test_pytest_asyncio_event_loop_policy_recipe(tmp_path: Path) -> None:
     """The older versions' fixture: the installed pytest-asyncio (1.4 or later,
-    the docs extra) still honours it, and says it is deprecated."""
+    the docs dependency group) still honours it, and says it is deprecated."""
     needs("pytest_asyncio")
     # Shown, not an error: the warning is what this test checks for.
     ini = PYTEST_ASYNCIO_INI + (

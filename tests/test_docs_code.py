@@ -1,6 +1,6 @@
 """The documentation's code runs and says what the pages say it does: the part
-that needs nothing beyond the test extra, so it runs in every Python's
-``tests`` session (tests/test_docs.py, run in ``nox -s docs``, has the testing
+that needs nothing beyond the test dependency group, so it runs in every
+Python's ``tests`` session (tests/test_docs.py, run in ``nox -s docs``, has the testing
 recipes, which need pytest-asyncio and anyio).
 
 * the migration guide's steps (docs/migration/) each run and print the same
