@@ -7,6 +7,7 @@ difference is the point of the test (and is then asserted explicitly).
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,6 +20,17 @@ from aioeventlet import _hub
 
 # isort: split
 import eventlet.hubs
+
+# A shell without job control starts background commands (`./scripts/test &`,
+# nohup) with SIGINT ignored, and an ignored signal stays ignored across exec:
+# Python then installs no KeyboardInterrupt handler, nor does asyncio.run(),
+# and every test that sends SIGINT to a child (or has CPython's runner tests
+# call interrupt_main()) waits for an interrupt that never comes, on stock
+# asyncio as on aioeventlet.  Ctrl-C semantics are what those tests check, so
+# the suite restores them for itself and, through exec's reset of handled
+# signals to the default, for every child it starts.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
