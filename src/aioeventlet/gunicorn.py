@@ -79,6 +79,10 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 # ``timeout``; the main greenthread beats this often (as gunicorn's own async
 # workers do), so a hub blocked by a non-green call stops the beat.
 _HEARTBEAT = 1.0
+# How long, at a graceful stop of an ASGI worker, connections accepted just
+# before it have to deliver their first request (loopback and LAN clients
+# send it with the connection's first packets).
+_ACCEPTED_GRACE = 0.5
 # How long a quick exit (SIGQUIT, SIGINT) waits for cancelled tasks and the
 # default executor's threads before closing the loop anyway.
 _QUICK_CLOSE = 1.0
@@ -106,6 +110,7 @@ class Worker(AsyncWorker):  # type: ignore[misc]
 
     alive: bool
     loop: asyncio.AbstractEventLoop
+    _wakeup: Any
     _loop_gt: Any = None
     _asgi: Any = None
     _wsgi_app: Any = None
@@ -132,6 +137,7 @@ class Worker(AsyncWorker):  # type: ignore[misc]
             # GreenSocket lacks on older eventlet; socket.socket's own,
             # falling back to send(), is green through self.send.
             eventlet.greenio.GreenSocket.sendfile = _green_sendfile
+        self._wakeup = eventlet.event.Event()
         self._start_loop()
         super().init_process()
 
@@ -191,10 +197,13 @@ class Worker(AsyncWorker):  # type: ignore[misc]
 
     def _beat_while(self, busy: Callable[[], bool]) -> None:
         """Beat the heartbeat from this (the main) greenthread while
-        ``busy()``; the arbiter's ``timeout`` kills the worker when it stops."""
+        ``busy()``; the arbiter's ``timeout`` kills the worker when it stops.
+        handle_exit() wakes it early, so that a graceful stop starts at once."""
         while busy():
             self.notify()
-            eventlet.sleep(_HEARTBEAT)
+            self._wakeup.wait(_HEARTBEAT)
+            if self._wakeup.ready():
+                self._wakeup.reset()
         self.notify()
 
     def _serve_wsgi(self) -> None:
@@ -202,12 +211,19 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         for sock in self.sockets:
             gsock = eventlet.greenio.GreenSocket(sock)
             gsock.setblocking(1)
+            # The handlers get the listener's name, not the listener: the
+            # acceptor closes it at a graceful stop while requests are still
+            # in flight, and AsyncWorker.handle() asks it for getsockname()
+            # (gunicorn 25's eventlet worker lost the first request after
+            # max_requests to that EBADF).
+            listener = _ListenerName(gsock.getsockname())
             acceptors.append(
                 eventlet.spawn(
                     _accept_loop,
                     gsock,
-                    partial(self.handle, gsock),
+                    partial(self.handle, listener),
                     self.worker_connections,
+                    self._alive,
                 )
             )
         eventlet.sleep(0)
@@ -246,6 +262,16 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         if getattr(eventlet.wsgi.WSGI_LOCAL, "already_handled", False):
             raise StopIteration
         return bool(super().is_already_handled(respiter))
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        super().handle_exit(sig, frame)  # alive = False
+        # Scheduled, not sent here: a signal handler runs in whichever
+        # greenthread the signal interrupted, the hub's included.
+        eventlet.spawn(self._wake)
+
+    def _wake(self) -> None:
+        if not self._wakeup.ready():
+            self._wakeup.send()
 
     def handle_quit(self, sig: int, frame: Any) -> None:
         # gunicorn's handler calls worker_int, sleeps and exits: blocking
@@ -347,22 +373,47 @@ class ASGIWorker(Worker):
     interface = "asgi"
 
 
-def _accept_loop(sock: Any, handle: Callable[..., None], concurrency: int) -> None:
-    """Accept connections until StopServe, each handled in a greenthread of a
-    pool of *concurrency* (``worker_connections``); then close the listener
-    and wait for the handlers (gunicorn 25's ``_eventlet_serve``)."""
+class _ListenerName:
+    """What AsyncWorker.handle() needs of a listener: its address."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: Any) -> None:
+        self.name = name
+
+    def getsockname(self) -> Any:
+        return self.name
+
+
+def _accept_loop(
+    sock: Any, handle: Callable[..., None], concurrency: int, alive: Callable[[], bool]
+) -> None:
+    """Accept connections while ``alive()``, each handled in a greenthread of
+    a pool of *concurrency* (``worker_connections``); then close the listener
+    and wait for the handlers (gunicorn 25's ``_eventlet_serve``).  StopServe,
+    thrown in by the graceful stop, ends a wait in accept()."""
     pool = eventlet.greenpool.GreenPool(concurrency)
-    while True:
-        try:
-            # GreenPool.spawn waits for a free slot before this accepts again:
-            # the cap holds new connections in the listen backlog.
+    try:
+        # Checked before each accept: after max_requests, the worker stops
+        # taking connections at once rather than at its next heartbeat, and
+        # the next worker (or a sibling) takes them.
+        while alive():
+            # GreenPool.spawn waits for a free slot before this accepts
+            # again: the cap leaves new connections in the listen backlog.
             conn, addr = sock.accept()
             pool.spawn(handle, conn, addr).link(_close_after, conn)
             del conn, addr
-        except eventlet.StopServe:
-            sock.close()
+    except eventlet.StopServe:
+        pass
+    sock.close()
+    while True:
+        try:
             pool.waitall()
-            return
+        except eventlet.StopServe:
+            # Thrown by the graceful stop after alive() ended the loop above:
+            # the requests in flight are still what to wait for.
+            continue
+        return
 
 
 def _close_after(gt: Any, conn: Any) -> None:
@@ -437,6 +488,17 @@ def _uvicorn_server(worker: Worker, app: Any) -> uvicorn.Server:
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             yield
+
+        async def shutdown(self, sockets: list[Any] | None = None) -> None:
+            # Stop accepting, then give the connections accepted a moment
+            # ago the time to deliver their request before uvicorn's own
+            # shutdown closes every connection that has none in progress: a
+            # client that had just sent one would see it reset (at
+            # max_requests, the next worker would have served it).
+            for server in self.servers:
+                server.close()
+            await asyncio.sleep(_ACCEPTED_GRACE)
+            await super().shutdown(sockets)
 
     return Server(config)
 
