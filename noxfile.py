@@ -305,3 +305,47 @@ def docs(session: nox.Session) -> None:
     # pytest in subprocesses; this run itself does not use pytest-asyncio (and
     # its configuration warning would be an error).
     session.run("pytest", "-p", "no:asyncio", "tests/test_docs.py", *session.posargs)
+
+
+# gunicorn versions for the gunicorn session: the newest release, and the last
+# one with gunicorn's own -k eventlet worker, run beside ours as the reference.
+GUNICORN_VERSIONS = {"newest": "gunicorn", "25": "gunicorn==25.*"}
+# What the worker tests need beyond aioeventlet[test,gunicorn]: the apps
+# (Flask, Starlette, aiohttp for the shared client), the clients (httpx,
+# websockets), trustme for TLS.
+GUNICORN_TEST_PACKAGES = [
+    "flask>=3.0",
+    "starlette>=0.37",
+    "aiohttp>=3.9",
+    "httpx>=0.27",
+    "websockets>=13",
+    "trustme>=1.1",
+    # cryptography 51 deprecates DSA, and dnspython (imported by eventlet's
+    # green socket module) touches it at import: under pytest's warnings as
+    # errors, aioeventlet's own import then fails wherever trustme brings
+    # cryptography in (the integration session too).
+    "cryptography<51",
+]
+
+
+@nox.session(python="3.12")
+@nox.parametrize("gunicorn", list(GUNICORN_VERSIONS))
+def gunicorn(session: nox.Session, gunicorn: str) -> None:
+    """aioeventlet.gunicorn under real gunicorn: the newest release, and 25.x
+    where gunicorn's own -k eventlet runs the same tests as the reference."""
+    session.install(
+        "-e", ".[test,gunicorn]", GUNICORN_VERSIONS[gunicorn], *GUNICORN_TEST_PACKAGES
+    )
+    session.run(
+        "python",
+        "-c",
+        "import importlib.metadata as m; "
+        "print(*(f'{p} {m.version(p)}' for p in "
+        "('gunicorn', 'uvicorn', 'eventlet', 'greenlet')), sep=', ')",
+    )
+    session.run(
+        "pytest",
+        "tests/integration/test_gunicorn_worker.py",
+        "tests/test_gunicorn_module.py",
+        *session.posargs,
+    )

@@ -313,7 +313,7 @@ def test_sigint_exits_at_once(
     gunicorn = start(tmp_path, kind, "--workers", "1")
     started.append(gunicorn)
 
-    async def main() -> BaseException | None:
+    async def main() -> object:
         async with http_client(timeout=60) as client:
             task = asyncio.create_task(
                 client.get(gunicorn.url + _sleep_route(kind, False) + "?s=20")
