@@ -339,8 +339,25 @@ def test_sigint_exits_at_once(
 # -- worker restarts -------------------------------------------------------------------
 
 
+# gunicorn 25's -k eventlet loses the first request accepted after
+# max_requests: its handler asks the listener it has just closed for
+# getsockname() (EBADF) and the client sees the connection drop.  Strict:
+# should a 25.x release fix it, the reference passes and this says so.
+EVENTLET_LOSES_A_REQUEST = pytest.mark.xfail(
+    strict=True,
+    reason="gunicorn 25 -k eventlet: EBADF on the closed listener after max_requests",
+)
+MAX_REQUESTS_KINDS = [
+    pytest.param(OURS_WSGI, id="ours-wsgi"),
+    pytest.param(
+        EVENTLET_WSGI, id="eventlet-wsgi", marks=[reference, EVENTLET_LOSES_A_REQUEST]
+    ),
+    pytest.param(OURS_ASGI, id="ours-asgi"),
+]
+
+
 @pytest.mark.parametrize("route", ["/hello", "/patched"], ids=["plain", "patched"])
-@pytest.mark.parametrize("kind", ALL_KINDS)
+@pytest.mark.parametrize("kind", MAX_REQUESTS_KINDS)
 def test_max_requests_restarts_without_failure(
     tmp_path: Path, started: list[Gunicorn], kind: Kind, route: str
 ) -> None:
