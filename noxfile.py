@@ -31,6 +31,8 @@ import re
 from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 # uv, which scripts/test installs with the lock: it applies constraints.txt to
 # the build backend too (UV_BUILD_CONSTRAINT), which pip does not.
@@ -65,19 +67,24 @@ REPORTS = ROOT / ".nox" / "reports"
 def install(
     session: nox.Session,
     *groups: str,
-    unpin: tuple[str, ...] = (),
+    extras: str = "",
+    instead: tuple[str, ...] = (),
     pinned: bool = True,
 ) -> None:
-    """Install aioeventlet (editable) and the dependency *groups* of
-    pyproject.toml (``test`` when none are named), every version from the lock.
+    """Install aioeventlet (editable, with *extras*) and the dependency
+    *groups* of pyproject.toml (``test`` when none are named), every version
+    from the lock.
 
-    *unpin* names packages the session installs at another version itself
-    (eventlet's floor, say); *pinned* False installs the newest releases.
+    *instead* are exact requirements that replace the lock's pins of the same
+    packages (eventlet's floor, say); *pinned* False installs the newest
+    releases.
     """
+    project = f".[{extras}]" if extras else "."
     requirements = nox.project.dependency_groups(PYPROJECT, *(groups or ("test",)))
     if not pinned:
-        session.install("--upgrade", "-e", ".", *requirements)
+        session.install("--upgrade", "-e", project, *requirements)
         return
+    unpin = {canonicalize_name(Requirement(line).name) for line in instead}
     constraints = str(CONSTRAINTS)
     if unpin:
         lines = CONSTRAINTS.read_text(encoding="utf-8").splitlines()
@@ -89,8 +96,9 @@ def install(
         "-c",
         constraints,
         "-e",
-        ".",
+        project,
         *requirements,
+        *instead,
         env={"UV_BUILD_CONSTRAINT": constraints},
     )
 
@@ -98,7 +106,7 @@ def install(
 def _pinned_name(line: str) -> str | None:
     """The normalised package name a lock line pins ("eventlet==0.41.3 ; ...")."""
     match = re.match(r"([A-Za-z0-9._-]+)==", line)
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else None
+    return canonicalize_name(match.group(1)) if match else None
 
 
 def pytest(
@@ -183,7 +191,6 @@ def eventlet_floor(python: str) -> str:
     pyproject.toml's ``eventlet>=X`` whose environment marker, if any, selects
     that Python (the floor may differ per Python)."""
     import tomllib
-    from packaging.requirements import Requirement
 
     pyproject = Path(__file__).with_name("pyproject.toml")
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
@@ -209,8 +216,7 @@ def run_cell(
     if eventlet == "oldest":
         # The floor instead of the lock's eventlet: it must satisfy
         # pyproject.toml, so the environment stays consistent.
-        install(session, unpin=("eventlet",))
-        session.install(f"eventlet=={eventlet_floor(str(session.python))}")
+        install(session, instead=(f"eventlet=={eventlet_floor(str(session.python))}",))
     else:
         install(session)
     session.run(
@@ -307,10 +313,54 @@ def integration(session: nox.Session) -> None:
     """
     session.run("scripts/install-servers", external=True)
     install(session, "integration")
-    pytest(session, "tests/integration", *session.posargs)
+    pytest(
+        session,
+        "tests/integration",
+        # The gunicorn session runs these, with the gunicorn extra.
+        "--ignore=tests/integration/test_gunicorn.py",
+        "--ignore=tests/integration/test_gunicorn_worker.py",
+        *session.posargs,
+    )
 
 
-DOCS_CODE = ["docs/conf.py", "docs/_ext", "docs/quickstart", "docs/testing"]
+# gunicorn 25.x: the last release with gunicorn's own -k eventlet worker, the
+# reference the worker's tests run beside ours; tests/integration/
+# test_gunicorn.py runs that worker itself with aioeventlet inside the app.
+GUNICORN_REFERENCE = "gunicorn==25.3.0"
+
+
+@nox.session(python="3.12")
+@nox.parametrize("gunicorn", ["newest", "25"])
+def gunicorn(session: nox.Session, gunicorn: str) -> None:
+    """aioeventlet.gunicorn under real gunicorn: the newest release (the
+    lock's), and 25.x where gunicorn's own -k eventlet runs the same tests as
+    the reference."""
+    tests = [
+        "tests/integration/test_gunicorn_worker.py",
+        "tests/test_gunicorn_module.py",
+    ]
+    if gunicorn == "newest":
+        install(session, "gunicorn", extras="gunicorn")
+    else:
+        install(session, "gunicorn", extras="gunicorn", instead=(GUNICORN_REFERENCE,))
+        tests.append("tests/integration/test_gunicorn.py")
+    session.run(
+        "python",
+        "-c",
+        "import importlib.metadata as m; "
+        "print(*(f'{p} {m.version(p)}' for p in "
+        "('gunicorn', 'uvicorn', 'eventlet', 'greenlet')), sep=', ')",
+    )
+    pytest(session, *tests, *session.posargs)
+
+
+DOCS_CODE = [
+    "docs/conf.py",
+    "docs/_ext",
+    "docs/quickstart",
+    "docs/testing",
+    "docs/gunicorn",
+]
 # docs/ itself is not listed whole: ruff format would also check the code
 # blocks inside its Markdown pages.
 LINTED = [
@@ -368,6 +418,7 @@ def docs(session: nox.Session) -> None:
 # -- the lock ------------------------------------------------------------------
 
 GROUPS = tuple(PYPROJECT["dependency-groups"])
+EXTRAS = tuple(PYPROJECT["project"]["optional-dependencies"])
 # The oldest Python supported: a universal resolution for it and every newer
 # one (per-Python pins carry an environment marker).
 OLDEST_PYTHON = PYTHONS[0]
@@ -381,6 +432,7 @@ def compile_lock(session: nox.Session, output: Path, *options: str) -> None:
         "pip",
         "compile",
         "pyproject.toml",
+        "--all-extras",
         *(f"--group={group}" for group in GROUPS),
         "--universal",
         f"--python-version={OLDEST_PYTHON}",
@@ -436,11 +488,19 @@ def latest(session: nox.Session) -> None:
     summary = "\n".join(report) if report else "  (nothing: the lock is current)"
     session.log(f"What moved since the lock (locked -> newest):\n{summary}")
     session.run("scripts/install-servers", external=True)
-    install(session, *GROUPS, pinned=False)
+    install(session, *GROUPS, extras=",".join(EXTRAS), pinned=False)
     try:
         # pytest-asyncio is installed for the docs' recipes, which run pytest
         # in subprocesses; this run does not use it (see the docs session).
-        pytest(session, "-p", "no:asyncio", "tests", "--ignore=tests/cpython")
+        # gunicorn 25's reference tests skip themselves on the newest gunicorn.
+        pytest(
+            session,
+            "-p",
+            "no:asyncio",
+            "tests",
+            "--ignore=tests/cpython",
+            "--ignore=tests/integration/test_gunicorn.py",
+        )
         session.run("ruff", "check", *LINTED)
         session.run("mypy")
     finally:
