@@ -59,6 +59,8 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 # (uv's universal resolution of every dependency group and the project's own
 # dependencies).  `nox -s lock` regenerates it; `nox -s latest` ignores it.
 CONSTRAINTS = ROOT / "constraints.txt"
+# The user-facing extras (the framework integrations): the lock pins them too.
+EXTRAS = tuple(PYPROJECT["project"]["optional-dependencies"])
 # Where each pytest run leaves its JUnit XML, for scripts/test's closing
 # summary of the failed tests (scripts/ci_summary.py).
 REPORTS = ROOT / ".nox" / "reports"
@@ -383,7 +385,7 @@ def lint(session: nox.Session) -> None:
     # lint group includes the integration and docs groups); the lock pins
     # ruff, mypy and every library they read, so that a release of any of them
     # cannot turn CI red on unchanged code.
-    install(session, "lint")
+    install(session, "lint", extras=",".join(EXTRAS))
     session.run("ruff", "check", *LINTED)
     session.run("ruff", "format", "--check", *LINTED)
     session.run("mypy")  # what and how: [tool.mypy] in pyproject.toml (strict)
@@ -418,7 +420,6 @@ def docs(session: nox.Session) -> None:
 # -- the lock ------------------------------------------------------------------
 
 GROUPS = tuple(PYPROJECT["dependency-groups"])
-EXTRAS = tuple(PYPROJECT["project"]["optional-dependencies"])
 # The oldest Python supported: a universal resolution for it and every newer
 # one (per-Python pins carry an environment marker).
 OLDEST_PYTHON = PYTHONS[0]
