@@ -25,7 +25,9 @@ extensions = [
 ]
 source_suffix = {".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "README.md"]
+# docs/conformance/ holds the generated sections that conformance.md
+# includes: pages of their own they are not.
+exclude_patterns = ["_build", "README.md", "conformance/*"]
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 

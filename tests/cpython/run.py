@@ -12,7 +12,7 @@ change with the interpreter), so a normal run only runs aioeventlet.
     python -m tests.cpython.run                    # this Python, plain mode
     python -m tests.cpython.run --mode patched     # under eventlet.monkey_patch()
     python -m tests.cpython.run --stock --record   # re-run stock too, save results
-    python -m tests.cpython.run --write-docs       # docs/conformance.md from data/
+    python -m tests.cpython.run --write-docs       # docs/conformance/cpython.md from data/
 
 Run it with the interpreter to test (a venv with aioeventlet installed), from
 the repository root.
@@ -46,7 +46,7 @@ except ImportError:  # run as a script: python tests/cpython/run.py
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 DATA = HERE / "data"
-DOC = ROOT / "docs" / "conformance.md"
+DOC = ROOT / "docs" / "conformance" / "cpython.md"
 WORKER = HERE / "_worker.py"
 
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -519,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - the CLI scrip
     return 1 if bad else 0
 
 
-# -- docs/conformance.md ---------------------------------------------------------
+# -- docs/conformance/cpython.md -------------------------------------------------
 
 
 def write_docs() -> None:
