@@ -970,8 +970,8 @@ _FORK_CHILD = textwrap.dedent(
             print(json.dumps({"child": result}), flush=True)
             if CHILD_EXIT == "_exit":
                 os._exit(0)
-            # Unwind through the parent's loop inherited by the child: that
-            # closes the child's copy of it.
+            # Raised inside the parent's loop inherited by the child: the
+            # child ends there with this status, without unwinding that loop.
             sys.exit(0)
         _, status = os.waitpid(pid, 0)
         # The parent's loop still works: timers, self-pipe wake-ups from a

@@ -13,10 +13,11 @@ import contextlib
 import math
 import os
 import re
+import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import FrameType, ModuleType
-from typing import Any
+from typing import Any, ClassVar, NoReturn
 
 import greenlet
 
@@ -62,10 +63,12 @@ __all__ = [
     "Listener",
     "Timer",
     "current_hub",
+    "end_forked_child",
     "getcurrent",
     "is_hub_frame",
     "is_patched",
     "kill",
+    "on_fork_in_child",
     "original",
     "running_loops",
     "settrace",
@@ -106,7 +109,16 @@ def _ignore_throwback(exc: BaseException) -> None:
 
 
 class Hub:
-    """The calls aioeventlet makes on one OS thread's eventlet hub."""
+    """The calls aioeventlet makes on one OS thread's eventlet hub.
+
+    One object per loop, shared by the loop, its selector and its bridges:
+    in the child of a fork, :meth:`disown` turns it into a :class:`_ForkedHub`
+    for all of them at once.
+    """
+
+    # True once a fork made this the parent's hub (see disown()): read after
+    # each park of the loop, so a class attribute rather than a call.
+    forked_away: ClassVar[bool] = False
 
     __slots__ = (
         "_epoll",
@@ -145,6 +157,13 @@ class Hub:
 
     def is_hub_greenlet(self) -> bool:
         return bool(getcurrent() is self._hub.greenlet)
+
+    def check_not_forked(self) -> None:
+        """Raise if the loop holding this hub was inherited through fork()."""
+
+    def greenthread_returns(self, greenthread: Any) -> None:
+        """*greenthread*, awaited by a coroutine of this hub's loop, returns;
+        called only once the loop was inherited through fork()."""
 
     def add_listener(
         self,
@@ -242,6 +261,73 @@ class Hub:
         # which cost a quarter of a busy loop's time on Python 3.13.
         return epoll(timeout, listener_count or 1)
 
+    # -- fork --------------------------------------------------------------------
+
+    def disown(
+        self, listeners: Iterable[Listener], timers: Iterable[Timer], parked: Any
+    ) -> None:
+        """In the child of a fork, cut a loop inherited from the parent off the hub.
+
+        Called by the at-fork hook (see _after_fork_in_child()) with the
+        loop's hub *listeners* and *timers*, and the greenthread *parked* in
+        the loop's select(), if any.  On the forking thread's hub,
+        the one hub the child goes on running, they are taken off its books:
+        otherwise the child's hub would wake the parent's loop (a timer, a
+        ready fd) and it would run the parent's callbacks in the child.  The
+        listeners' removal makes no change the parent can see: on the epolls
+        hub it updates the child's own epoll instance (given just before),
+        on poll and selects hubs only this process's memory.  The hubs of
+        other OS threads are left as they are: those threads do not exist
+        in the child, so their hubs never run again, and their epoll
+        instances are still the parent's.
+
+        Then this object becomes a :class:`_ForkedHub`: the loop, its
+        selector and its bridges all hold this same object, and none of them
+        can reach the hub any more.
+        """
+        if self._hub is getattr(eventlet.hubs._threadlocal, "hub", None):
+            for listener in listeners:
+                self.remove_listener(listener)
+            for timer in timers:
+                if not timer.called:
+                    timer.cancel()  # only counts it cancelled: no syscall
+        if parked is not None:
+            _park_for_good(parked, self.thread_id)
+        self.__class__ = _ForkedHub
+
+    def stay_parked(self, exc: BaseException | None) -> NoReturn:
+        """Park the parent's loop greenthread, in a child of fork, for good.
+
+        Called in that greenthread when it comes back to the loop in the
+        child: the child's hub switched into it where it was parked when the
+        process forked, by a stray switch (*exc* None) or by raising *exc*
+        in it (see HubSelector._park()); or a callback that was waiting in
+        green code then returned to the loop (see _ForkedHub.poll_alone()).
+        Returning or raising into the loop from here would run the parent's
+        loop in the child, and
+        with it the parent's callbacks, and the cleanup of whatever ran the
+        loop (``asyncio.run()`` cancels the parent's tasks: their ``except``
+        and ``finally`` blocks would run).  So the greenthread parks again,
+        and only the process's end takes it.  The exception that ended the
+        child's hub (``sys.exit()`` in a greenthread: the hub passes
+        ``SystemExit`` to the main greenthread, its parent) is meant for the
+        process, which it ends here when this is the main greenthread: see
+        :func:`end_forked_child`.  Any other greenthread swallows what it is
+        thrown (a kill, an ``eventlet.Timeout``): it was meant for the parent.
+        """
+        current = getcurrent()
+        _park_for_good(current, self.thread_id)
+        hub = self._hub
+        while True:
+            if exc is not None and current.parent is None:
+                end_forked_child(exc)
+            try:
+                hub.switch()
+            except BaseException as new:
+                exc = new
+            else:
+                exc = None
+
 
 _POLL_ALONE_CODE = Hub.poll_alone.__code__
 
@@ -266,38 +352,209 @@ def current_hub() -> Hub:
         )
     global _fork_hook_registered  # noqa: PLW0603 - once per process
     if not _fork_hook_registered:
-        os.register_at_fork(after_in_child=_own_epoll_after_fork)
+        os.register_at_fork(after_in_child=_after_fork_in_child)
         _fork_hook_registered = True
     return Hub(hub)
 
 
+_FORKED_AWAY = (
+    "this event loop belongs to the parent process: this process is a child "
+    "of fork() (os.fork(), or multiprocessing's fork start method) and "
+    "inherited a copy of it, whose callbacks, timers and transports are the "
+    "parent's, so the child must never run it. Create a loop of the child's "
+    "own (aioeventlet.run(), aioeventlet.new_event_loop()); a child forked "
+    "inside one of this loop's callbacks or coroutines must end (os._exit(), "
+    "sys.exit()) rather than return to it."
+)
+
+
+class _ForkedHub(Hub):
+    """What an aioeventlet loop inherited through fork() holds for its hub.
+
+    Whatever would run the loop (waiting on the hub, watching a fd, setting
+    a timer) refuses with an error that says why; removing a listener, which
+    closing the loop or a transport does, does nothing: the listener is off
+    the child's hub already (see :meth:`Hub.disown`), and another thread's
+    hub must not be touched.
+    """
+
+    __slots__ = ()
+    forked_away = True
+
+    def add_listener(
+        self,
+        evtype: str,
+        fd: int,
+        callback: Callable[[int], None],
+        on_closed: Callable[[], None],
+    ) -> Listener:
+        raise RuntimeError(_FORKED_AWAY)
+
+    def remove_listener(self, listener: Listener) -> None:
+        pass
+
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> Timer:
+        raise RuntimeError(_FORKED_AWAY)
+
+    def switch(self) -> None:
+        raise RuntimeError(_FORKED_AWAY)
+
+    def poll_alone(
+        self, listener_count: int, timeout: float
+    ) -> list[tuple[int, int]] | None:
+        # The parent's loop came back to its select() in the child.  In the
+        # greenthread that forked, inside one of the loop's callbacks, the
+        # child's own code returned to it: refuse, which ends the child (see
+        # EventLoop.run_forever()).  In any other, a callback of the parent
+        # was waiting in green code when the process forked, and its wait
+        # ended in the child: park it for good, like a loop parked then.
+        if getcurrent() is _forking_greenlet:
+            raise RuntimeError(_FORKED_AWAY)
+        self.stay_parked(None)
+
+    def check_not_forked(self) -> None:
+        raise RuntimeError(_FORKED_AWAY)
+
+    def greenthread_returns(self, greenthread: Any) -> None:
+        if greenthread is _forking_greenlet:
+            # `pid = await aioeventlet.to_green(os.fork)`: in the child, the
+            # coroutine awaiting this greenthread is the parent's, and never
+            # runs; the child would wait forever for nothing.
+            end_forked_child(
+                RuntimeError(
+                    "a greenthread run by aioeventlet.to_green() or "
+                    "wrap_greenthread() called fork() and returned in the "
+                    "child, where the coroutine awaiting it belongs to the "
+                    "parent's event loop, which the child never runs: the "
+                    "child has nothing to go back to. End the child in that "
+                    "greenthread once its work is done (os._exit(), "
+                    "sys.exit()), running a loop of its own there first if it "
+                    "needs one (aioeventlet.run())."
+                )
+            )
+
+
+def end_forked_child(exc: BaseException) -> NoReturn:
+    """End a child of fork() on *exc*, without unwinding the parent's loop.
+
+    For an exception that would otherwise leave the greenthread of a loop
+    inherited from the parent: whatever called ``run_forever()`` in the
+    parent (``asyncio.run()``, a runner) would then clean up the parent's
+    loop in the child, cancelling the parent's tasks and so running their
+    ``except`` and ``finally`` blocks.  The child ends instead as the
+    interpreter would end it: ``SystemExit``'s status, or the traceback and
+    status 1.  Through ``os._exit()`` (after flushing stdout and stderr), as
+    multiprocessing ends its forked children: atexit handlers do not run,
+    most of them being the parent's.
+    """
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        if code is None:
+            status = 0
+        elif isinstance(code, int):
+            status = code
+        else:
+            print(code, file=sys.stderr)
+            status = 1
+    else:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # closed, or a broken pipe
+            stream.flush()
+    os._exit(status & 0xFF)
+
+
 _fork_hook_registered = False
+_child_hooks: list[Callable[[], None]] = []
+# In a child of fork(), the greenthread that called fork(): the child's.
+_forking_greenlet: Any = None
+# In a child of fork(), the parent's loop greenthreads parked for good, kept
+# for the child's life (see Hub.stay_parked()): greenlet throws GreenletExit
+# into a suspended greenlet it deallocates, and that would unwind the parent's
+# loop in the child, with what end_forked_child() avoids.  (greenlet does not
+# do so at interpreter shutdown.)
+_parked_for_good: list[Any] = []
 
 
-def _own_epoll_after_fork() -> None:
-    """In a child of fork(), give the forking thread's hub an epoll of its own.
+def on_fork_in_child(hook: Callable[[], None]) -> None:
+    """Have *hook()* run in the child of each fork(), after the forking
+    thread's hub has an epoll of its own, and before the fds of its
+    listeners are registered in that epoll."""
+    _child_hooks.append(hook)
+
+
+def _park_for_good(greenlet: Any, thread_id: int) -> None:
+    """In the child of a fork, keep *greenlet*, a parked loop greenthread of
+    the parent (of OS thread *thread_id*), alive, and let the child exit
+    without waiting for it.
+
+    Under monkey-patching, ``threading`` counts greenthreads as threads, and
+    eventlet disables its after-fork cleanup (green threads survive fork).
+    On Python 3.10 to 3.12, ``threading._shutdown()`` run anywhere but in the
+    main greenthread (multiprocessing's, at the end of a child forked from a
+    greenthread) waits for the main thread's state lock, which the main
+    greenthread releases as it ends.  When that greenthread is the parent's
+    loop, parked for good, it never does: release the lock, as if it had
+    ended (for the child, it has), as the stock after-fork cleanup marks the
+    threads that do not exist in the child.  (3.13's ``_shutdown()`` waits
+    for OS threads only.)
+    """
+    if greenlet in _parked_for_good:
+        return  # parked when the process forked, and woken since
+    _parked_for_good.append(greenlet)
+    if greenlet.parent is not None or sys.version_info >= (3, 13):
+        return  # not a main greenthread, or nothing waits for it
+    if not is_patched("thread"):
+        return  # threading's own after-fork cleanup ran
+    # The namespace _shutdown() reads: eventlet's green copy of threading's,
+    # whose main thread is known by the main greenlet's id (the green
+    # get_ident()); the OS thread's id is the unpatched one's.
+    namespace = sys.modules["threading"]._shutdown.__globals__
+    main = namespace.get("_main_thread")
+    if main is None or main.ident not in (thread_id, id(greenlet)):
+        return
+    # Released, as the main thread's ending would: a _shutdown() may
+    # already wait for it.
+    lock = getattr(main, "_tstate_lock", None)
+    if lock is not None and lock.locked():
+        lock.release()
+
+
+def _after_fork_in_child() -> None:
+    """In a child of fork(), give the forking thread's hub an epoll of its own,
+    and cut the parent's loops off the hub (the hooks, see on_fork_in_child).
 
     The child's epoll fd refers to the parent's kernel epoll instance, so every
     epoll_ctl() the child makes (a loop closing as the child exits, say)
     changes what the *parent* waits on.  A fresh epoll is dup2()'d onto the
     same fd number, so that every holder of the hub's epoll object, or of a
     method bound to it, now uses the child's own instance; the inherited
-    listeners' fds are then registered in it again.  Registered lazily, when
-    the first aioeventlet loop is created, so that importing aioeventlet
+    listeners' fds are then registered in it again, but for the parent's
+    loops' own, which the hooks take off the hub first.  Registered lazily,
+    when the first aioeventlet loop is created, so that importing aioeventlet
     changes nothing for programs that never make a loop.
     """
-    hub = getattr(eventlet.hubs._threadlocal, "hub", None)
-    if not isinstance(hub, _epolls_hub.Hub):
-        return  # poll and select keep no kernel state shared with the parent
-    fresh = _select.epoll()
+    global _forking_greenlet  # noqa: PLW0603 - once per fork, in the child
+    _forking_greenlet = getcurrent()
+    hub: Any = getattr(eventlet.hubs._threadlocal, "hub", None)
+    # Poll and select keep no kernel state shared with the parent.
+    epolls = isinstance(hub, _epolls_hub.Hub)
+    if epolls:
+        fresh = _select.epoll()
+        try:
+            os.dup2(fresh.fileno(), hub.poll.fileno())
+        finally:
+            fresh.close()
     try:
-        os.dup2(fresh.fileno(), hub.poll.fileno())
+        for hook in _child_hooks:
+            hook()
     finally:
-        fresh.close()
-    for fd in set(hub.listeners[READ]) | set(hub.listeners[WRITE]):
-        # A fd closed before the fork: the hub finds out as usual.
-        with contextlib.suppress(OSError):
-            hub.register(fd, new=True)
+        if epolls:
+            for fd in set(hub.listeners[READ]) | set(hub.listeners[WRITE]):
+                # A fd closed before the fork: the hub finds out as usual.
+                with contextlib.suppress(OSError):
+                    hub.register(fd, new=True)
 
 
 # -- greenthreads, for the bridges (_bridges.py) ---------------------------------

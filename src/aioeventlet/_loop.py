@@ -14,13 +14,19 @@ What this module adds on top of ``asyncio.SelectorEventLoop``:
   and never inside the hub greenlet itself;
 * debug mode's "wrong thread" check compares real OS threads, so greenthreads
   of the loop's own thread are not mistaken for other threads when
-  ``threading`` is monkey-patched.
+  ``threading`` is monkey-patched;
+* in the child of a fork, every loop inherited from the parent is cut off
+  the hub and never runs again (see ``_disown_inherited_loops``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
+import signal
+import sys
+import weakref
 from asyncio import events
 from collections.abc import Callable
 from contextvars import Context
@@ -38,6 +44,9 @@ _threading = _hub.original("threading")
 _T = TypeVar("_T")
 
 if TYPE_CHECKING:
+    import collections
+    import socket
+
     from typing_extensions import TypeVarTuple, Unpack
 
     _Ts = TypeVarTuple("_Ts")
@@ -115,6 +124,8 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         _debug: bool
         _stopping: bool
         _scheduled: list[asyncio.TimerHandle]
+        _ready: collections.deque[asyncio.Handle]
+        _csock: socket.socket | None
 
         def _check_closed(self) -> None: ...
         def _check_running(self) -> None: ...
@@ -155,6 +166,8 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         # close() must not leave them parked forever.
         self._green_waiters = _GreenWaiters(hub)
         super().__init__(HubSelector(hub, on_fd_lost=self._report_fd_lost))
+        # Found again in the child of a fork, to be disowned there.
+        _loops.add(self)
 
     def __repr__(self) -> str:
         return (
@@ -186,8 +199,17 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         try:
             with running_loop_is_greenlocal():
                 super().run_forever()
+        except BaseException as exc:
+            if self._hub.forked_away:
+                # The process forked inside one of this loop's callbacks, and
+                # the child's exception (sys.exit(), or the refusal to run
+                # the loop again) is leaving it: what called run_forever() in
+                # the parent must not clean up the parent's loop here.
+                _hub.end_forked_child(exc)
+            raise
         finally:
-            running.remove(self)
+            if self in running:  # the child of a fork drops it
+                running.remove(self)
 
     def close(self) -> None:
         super().close()
@@ -207,6 +229,7 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         return super().run_until_complete(future)
 
     def _check_hub_thread(self) -> None:
+        self._hub.check_not_forked()
         if _threading.get_ident() != self._hub.thread_id:
             raise RuntimeError(
                 "this aioeventlet loop was created in another OS thread: it is "
@@ -287,6 +310,23 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         if selector is not None:  # None once closed
             selector.wake()
 
+    # -- fork ----------------------------------------------------------------------
+
+    def _disown(self) -> None:
+        """In the child of a fork: this loop is the parent's, cut it off the hub.
+
+        A loop running but not waiting in select() was inside a callback:
+        the one that forked, or one waiting in green code.  In the child,
+        that callback may return into the loop's iteration, whose next
+        callbacks are the parent's.  Cancel them (only this process's
+        copies), so that the iteration ends without running them; the next
+        select() then stops the loop for good (see _hub._ForkedHub).
+        """
+        if self.is_running() and self._selector._waiter is None:
+            for handle in self._ready:
+                handle.cancel()
+        self._selector.disown()
+
     # -- fds closed behind the loop's back ----------------------------------------
 
     def _report_fd_lost(self, fd: int, key: Any) -> None:
@@ -305,6 +345,43 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
                 "handle": key.data,
             },
         )
+
+
+_loops: weakref.WeakSet[EventLoop] = weakref.WeakSet()
+
+
+def _disown_inherited_loops() -> None:
+    """Run in the child of each fork() (see _hub.on_fork_in_child()).
+
+    Every open loop is the parent's, whatever it was doing: parked in the
+    hub (the fork came from a greenthread), running the callback that forked,
+    idle, or running in another OS thread (which does not exist in the
+    child).  The child's own loops are created after this.
+    """
+    running = _hub.running_loops()
+    self_pipes = set()
+    for loop in list(_loops):
+        if loop in running:
+            # Green code of the child finds no loop to use by default
+            # (yield_future() without loop=), rather than the parent's.
+            running.remove(loop)
+        if loop.is_closed():
+            continue
+        loop._disown()
+        if loop._csock is not None:
+            self_pipes.add(loop._csock.fileno())
+    if sys.version_info < (3, 12):
+        # asyncio 3.12+ resets the signal wake-up fd in the child itself.
+        # Before, a signal the child receives while it is still the parent
+        # loop's self-pipe (shared with the parent) wakes the parent, whose
+        # handler for that signal then runs.
+        with contextlib.suppress(ValueError):  # not the main thread
+            fd = signal.set_wakeup_fd(-1)
+            if fd not in self_pipes:
+                signal.set_wakeup_fd(fd)
+
+
+_hub.on_fork_in_child(_disown_inherited_loops)
 
 
 def new_event_loop() -> EventLoop:

@@ -280,6 +280,30 @@ class HubSelector(_BaseSelector):
     def get_map(self) -> Mapping[Any, Any]:
         return self._map
 
+    def disown(self) -> None:
+        """In the child of a fork: this selector is the parent's; never wait again.
+
+        Called by the at-fork hook for each open loop the child inherited.
+        Its hub listeners and wake-up timers leave the child's hub (see
+        ``Hub.disown()``), so the child's hub can no longer wake it, and
+        nothing the child does can make this selector wait, watch a fd or
+        touch the hub again.  If the loop was parked here, its greenthread
+        stays parked for good (see ``_park`` and ``Hub.stay_parked()``).
+        """
+        # Nothing may resume the parked greenthread: not wake(), not
+        # resume_after() of a greenthread exiting in the child.
+        waiter, self._waiter = self._waiter, None
+        listeners = [
+            listener
+            for file in self._files.values()
+            for listener in (file.reader, file.writer)
+            if listener is not None
+        ]
+        timers = [t for t in (self._wake_timer, self._timeout_timer) if t is not None]
+        self._wake_timer = self._timeout_timer = None
+        self._events.clear()
+        self._hub.disown(listeners, timers, waiter)
+
     # -- waking the loop --------------------------------------------------------
 
     def wake(self) -> None:
@@ -310,6 +334,8 @@ class HubSelector(_BaseSelector):
         """
         waiter = self._waiter
         if waiter is None:
+            if self._hub.forked_away:
+                self._hub.greenthread_returns(greenthread)
             return
         try:
             greenthread.parent = waiter
@@ -337,9 +363,18 @@ class HubSelector(_BaseSelector):
         # (see _greenlocal).
         try:
             hub.switch()
+        except BaseException as exc:
+            if hub.forked_away:
+                hub.stay_parked(exc)
+            raise
         finally:
             self._waiter = None
             self._cancel_timers()
+        # In a child of fork(), this is the parent's loop: it must not go
+        # back to asyncio's loop iteration (see disown()).  Tested here, once
+        # per wait on the hub, rather than on select()'s every call.
+        if hub.forked_away:
+            hub.stay_parked(None)
 
     def _resume(self) -> None:
         # Run by hub timers, in the hub greenlet; the first one wins.
