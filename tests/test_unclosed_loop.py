@@ -37,7 +37,7 @@ import pytest
 
 import aioeventlet
 from aioeventlet import _hub
-from aioeventlet._selector import EVENT_READ, HubSelector
+from aioeventlet._selector import EVENT_READ, EVENT_WRITE, HubSelector
 
 from .conftest import LoopFactory
 
@@ -385,15 +385,19 @@ def test_selector_dropped_unclosed_leaves_the_hub() -> None:
         os.write(wfd, b"x")  # readable: a live callback would record it
         selector = HubSelector(_hub.current_hub())
         selector.register(rfd, EVENT_READ)
-        listener = hub.listeners[_hub.READ][rfd]
-        callback, on_closed = listener.cb, listener.mark_as_closed
+        selector.register(wfd, EVENT_WRITE)
+        reader = hub.listeners[_hub.READ][rfd]
+        on_readable, on_closed = reader.cb, reader.mark_as_closed
+        on_writable = hub.listeners[_hub.WRITE][wfd].cb
         resume = selector._resume_cb
         ref = weakref.ref(selector)
-        del selector, listener
+        del selector, reader
         gc.collect()
         assert ref() is None
         assert rfd not in hub.listeners[_hub.READ]
-        callback(rfd)
+        assert wfd not in hub.listeners[_hub.WRITE]
+        on_readable(rfd)
+        on_writable(wfd)
         on_closed()
         resume()
     finally:
