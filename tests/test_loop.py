@@ -377,8 +377,8 @@ def _timers_of(selector: HubSelector) -> list[Any]:
         for _, timer in hub.timers + hub.next_timers
         if not timer.called
         # A live eventlet Timer keeps (callback, args, kwargs) in .tpl; ours
-        # are the selector's bound _resume.
-        and getattr(timer.tpl[0], "__self__", None) is selector
+        # are the selector's _resume_cb.
+        and timer.tpl[0] is selector._resume_cb
     ]
 
 

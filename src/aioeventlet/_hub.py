@@ -108,6 +108,16 @@ def _ignore_throwback(exc: BaseException) -> None:
     selector learns of that through ``mark_as_closed`` instead."""
 
 
+def _finished_greenlet() -> Any:
+    done = greenlet.greenlet(lambda: None)
+    done.switch()
+    return done
+
+
+# What our listeners name as their greenlet (see Hub.add_listener).
+_NO_GREENLET = _finished_greenlet()
+
+
 class Hub:
     """The calls aioeventlet makes on one OS thread's eventlet hub.
 
@@ -180,7 +190,7 @@ class Hub:
         """
         hub = self._hub
         try:
-            return hub.add(evtype, fd, callback, _ignore_throwback, on_closed)
+            listener = hub.add(evtype, fd, callback, _ignore_throwback, on_closed)
         except OSError:
             # epoll refused the fd (a regular file: EPERM) after eventlet had
             # recorded the listener: take it back, or the hub keeps a listener
@@ -189,6 +199,14 @@ class Hub:
             if stale is not None and stale.cb == callback:
                 hub.remove(stale)
             raise
+        # eventlet records the greenthread that adds a listener, to throw
+        # into it if the fd is reused (we ignore that throw, see above).  A
+        # listener lives as long as the registration, and a finished
+        # GreenThread keeps its result or exception, whose traceback holds
+        # the frames that made the loop: the hub would keep an unclosed loop
+        # alive through it.  A finished greenlet is never thrown into.
+        listener.greenlet = _NO_GREENLET
+        return listener
 
     def remove_listener(self, listener: Listener) -> None:
         """Remove *listener*; a no-op if the hub already dropped it (it does so

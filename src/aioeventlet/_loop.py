@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import heapq
 import signal
+import socket
 import sys
 import weakref
 from asyncio import events
@@ -125,7 +126,9 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
         _stopping: bool
         _scheduled: list[asyncio.TimerHandle]
         _ready: collections.deque[asyncio.Handle]
+        _ssock: socket.socket | None
         _csock: socket.socket | None
+        _internal_fds: int
 
         def _check_closed(self) -> None: ...
         def _check_running(self) -> None: ...
@@ -214,6 +217,23 @@ class EventLoop(ThreadsMixin, SubprocessMixin, DebugMixin, asyncio.SelectorEvent
     def close(self) -> None:
         super().close()
         self._green_waiters.fail_soon()
+
+    def _close_self_pipe(self) -> None:
+        ssock = self._ssock
+        if ssock is None or ssock.fileno() != -1:
+            super()._close_self_pipe()  # type: ignore[misc]
+            return
+        # A loop dropped unclosed is closed by asyncio's __del__, and the
+        # collector finalizes the objects of a reference cycle in no set
+        # order: the self-pipe's sockets may have been finalized (and their
+        # fds closed) before the loop.  asyncio would then fail to look up
+        # the reader by fileno() -1 and "ignore" a ValueError in __del__,
+        # having closed nothing; the selector's close(), which runs next,
+        # takes the reader off the hub instead.
+        if self._csock is not None:
+            self._csock.close()
+        self._ssock = self._csock = None
+        self._internal_fds -= 1
 
     def add_green_waiter(self, waiter: Any) -> None:
         """*waiter* (a greenlet) parks until a future of this loop is done."""

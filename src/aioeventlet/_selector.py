@@ -22,12 +22,25 @@ The hub's listeners are level-triggered.  While the loop is not inside
 ``select()`` (stopped, or a callback blocked on green I/O) a ready fd would
 make the hub spin, so a listener that fires then is disarmed, its readiness
 kept, and re-armed at the next ``select()``.
+
+The hub holds the selector only weakly.  eventlet's hub lives as long as its
+OS thread, and every listener it holds keeps what its callbacks refer to: with
+callbacks bound to the selector, the selector's keys (whose callbacks are bound
+to the loop) kept an unclosed loop, its transports and their fds alive for
+good, where stock asyncio collects the loop and warns "unclosed event loop".
+So the listener callbacks reach the selector through a weak reference, and a
+selector collected without ``close()`` takes its listeners off the hub in
+``__del__`` (stock's epoll selector gets the same from its epoll object's own
+finalizer).  A loop in use is not collected: its greenthread's frames hold it,
+running or parked in ``select()`` (greenlet does not let the collector free a
+suspended greenlet, so those frames count as alive).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -107,7 +120,8 @@ class _File:
       hub was never told of (``os.pipe()``, ``open()``, a plain socket): the
       old listener would wait on a file that no longer exists.
     * Called, it is the ``on_closed`` of those listeners: it reports the fd
-      lost to the selector.
+      lost to the selector.  The hub holds it, so it refers to the selector
+      weakly (see the module docstring).
 
     One small slotted object per fd: separate dicts keyed by fd or by
     (fd, event), a tuple for the identity and a ``functools.partial`` per
@@ -117,7 +131,9 @@ class _File:
 
     __slots__ = ("dev", "fd", "ino", "reader", "selector", "writer")
 
-    def __init__(self, selector: HubSelector, fd: int, stat: os.stat_result) -> None:
+    def __init__(
+        self, selector: weakref.ref[HubSelector], fd: int, stat: os.stat_result
+    ) -> None:
         self.selector = selector
         self.fd = fd
         self.dev = stat.st_dev
@@ -144,7 +160,52 @@ class _File:
         return listener
 
     def __call__(self) -> None:
-        self.selector._on_fd_lost(self.fd)
+        selector = self.selector()
+        if selector is not None:
+            selector._on_fd_lost(self.fd)
+
+
+def _weak_callbacks(
+    selector: weakref.ref[HubSelector],
+) -> tuple[Callable[[int], None], Callable[[int], None], Callable[[], None]]:
+    """What the hub calls on a selector's behalf, holding it weakly: the
+    callbacks of its read and write listeners, and of the timers that resume
+    its parked loop.
+
+    Closures over the weak reference rather than ``weakref.WeakMethod``
+    (which builds a bound method on every call): a readiness event costs the
+    closure's call, the dereference and the call to ``_on_ready``, about what
+    a bound method costs that then calls ``_on_ready``.  A listener callback
+    that finds the selector gone does nothing: its listener is leaving the hub
+    (see ``HubSelector.__del__``).
+    """
+
+    def on_readable(fd: int) -> None:
+        live = selector()
+        if live is not None:
+            live._on_ready(fd, EVENT_READ)
+
+    def on_writable(fd: int) -> None:
+        live = selector()
+        if live is not None:
+            live._on_ready(fd, EVENT_WRITE)
+
+    def resume() -> None:
+        # Run by a hub timer, in the hub greenlet; the first one wins.
+        live = selector()
+        if live is None:
+            return
+        waiter = live._waiter
+        if waiter is not None:
+            live._waiter = None
+            # This frame stays suspended in the hub greenlet, below the
+            # switch, until the hub's next pass, which may be long after the
+            # loop stopped: it must not hold the selector meanwhile (nor,
+            # through it, the loop).
+            del live
+            waiter.switch()
+
+    return on_readable, on_writable, resume
 
 
 class HubSelector(_BaseSelector):
@@ -171,10 +232,14 @@ class HubSelector(_BaseSelector):
         self._wake_timer: Timer | None = None
         self._timeout_timer: Timer | None = None
         self._closed = False
-        # The listener callbacks, bound once: every hub listener holds one,
-        # and a bound method per registration would cost 64 bytes each.
-        self._readable_cb = self._on_readable
-        self._writable_cb = self._on_writable
+        # What the hub's listeners and timers hold (see _File and
+        # _weak_callbacks): made once, since every listener holds one, and a
+        # callback per registration would cost memory over thousands of
+        # connections.
+        self._ref = weakref.ref(self)
+        self._readable_cb, self._writable_cb, self._resume_cb = _weak_callbacks(
+            self._ref
+        )
 
     # -- the BaseSelector API ------------------------------------------------
 
@@ -187,7 +252,7 @@ class HubSelector(_BaseSelector):
         # it later.  Ask the OS so every hub fails the same way, at register().
         stat = os.fstat(fd)
         key = SelectorKey(fileobj, fd, events, data)
-        self._files[fd] = _File(self, fd, stat)
+        self._files[fd] = _File(self._ref, fd, stat)
         try:
             if events & EVENT_READ:
                 self._arm(fd, EVENT_READ)
@@ -268,8 +333,7 @@ class HubSelector(_BaseSelector):
         return self._take_events()
 
     def close(self) -> None:
-        for fd in list(self._files):
-            self._drop_file(fd)
+        self._drop_files()
         self._keys.clear()
         self._disarmed.clear()
         self._events.clear()
@@ -304,6 +368,34 @@ class HubSelector(_BaseSelector):
         self._events.clear()
         self._hub.disown(listeners, timers, waiter)
 
+    def __del__(self) -> None:
+        # Collected without close(): take our listeners off the hub, which
+        # would otherwise keep them (and their fds' numbers) for good.  A
+        # loop dropped unclosed normally gets here closed already (asyncio's
+        # BaseEventLoop.__del__ closes it), but not if its warning raised
+        # (-W error) or for a selector used on its own.
+        #
+        # This may run in any greenthread, or in another OS thread (the
+        # collector runs wherever an allocation triggers it), while this
+        # hub's own thread polls or dispatches.  Removing a listener there
+        # is safe: under the GIL each of eventlet's dict operations is
+        # atomic, and every key touched is a fd of ours, which the hub
+        # refuses to anyone else while our listener is on it (a socket
+        # finalized before us frees its number: until we are done, the hub's
+        # thread cannot register that number with a loop, and green code
+        # that reuses it takes it from us); epoll_ctl() and poll's
+        # unregister() are safe while another thread polls; and a callback
+        # that the hub's thread had already fetched finds the selector gone
+        # and does nothing.  The
+        # alternative, a hand-off to the hub's thread, has no safe means in
+        # eventlet (its timer lists are not safe to append to from another
+        # thread, and Timer.cancel() acts on the calling thread's hub), and
+        # would leave the listeners in place if that thread never polled
+        # again.  This is also what close() does when called from another
+        # thread (closing a loop after its thread has finished, say).
+        if not getattr(self, "_closed", True):  # False only after __init__
+            self._drop_files()
+
     # -- waking the loop --------------------------------------------------------
 
     def wake(self) -> None:
@@ -315,7 +407,7 @@ class HubSelector(_BaseSelector):
         running, and the hub resumes the loop on its next pass.
         """
         if self._waiter is not None and self._wake_timer is None:
-            self._wake_timer = self._hub.call_later(0, self._resume)
+            self._wake_timer = self._hub.call_later(0, self._resume_cb)
 
     def resume_after(self, greenthread: Any) -> None:
         """Have *greenthread*, about to exit, switch straight into the parked loop.
@@ -356,9 +448,9 @@ class HubSelector(_BaseSelector):
         self._waiter = _hub.getcurrent()
         if timeout == 0:
             # One hub pass: the hub fires this timer right after its poll.
-            self._wake_timer = hub.call_later(0, self._resume)
+            self._wake_timer = hub.call_later(0, self._resume_cb)
         elif timeout is not None:
-            self._timeout_timer = hub.call_later(timeout, self._resume)
+            self._timeout_timer = hub.call_later(timeout, self._resume_cb)
         # Other greenthreads run now; they do not see this loop as running
         # (see _greenlocal).
         try:
@@ -375,13 +467,6 @@ class HubSelector(_BaseSelector):
         # per wait on the hub, rather than on select()'s every call.
         if hub.forked_away:
             hub.stay_parked(None)
-
-    def _resume(self) -> None:
-        # Run by hub timers, in the hub greenlet; the first one wins.
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            waiter.switch()
 
     def _cancel_timers(self) -> None:
         for timer in (self._wake_timer, self._timeout_timer):
@@ -401,12 +486,6 @@ class HubSelector(_BaseSelector):
             # in the middle of dispatching this poll's results, and the loop
             # should see all of them in one iteration.
             self.wake()
-
-    def _on_readable(self, fd: int) -> None:
-        self._on_ready(fd, EVENT_READ)
-
-    def _on_writable(self, fd: int) -> None:
-        self._on_ready(fd, EVENT_WRITE)
 
     def _on_fd_lost(self, fd: int) -> None:
         # The hub calls this when something opened a new file with the number
@@ -435,6 +514,10 @@ class HubSelector(_BaseSelector):
             for event in armed:
                 self._disarm(fd, event)
             raise
+
+    def _drop_files(self) -> None:
+        for fd in list(self._files):
+            self._drop_file(fd)
 
     def _drop_file(self, fd: int) -> None:
         # Forget fd's file and take its listeners off the hub: what

@@ -12,7 +12,7 @@ change with the interpreter), so a normal run only runs aioeventlet.
     python -m tests.cpython.run                    # this Python, plain mode
     python -m tests.cpython.run --mode patched     # under eventlet.monkey_patch()
     python -m tests.cpython.run --stock --record   # re-run stock too, save results
-    python -m tests.cpython.run --write-docs       # docs/conformance/cpython.md from data/
+    python -m tests.cpython.run --write-docs       # docs/conformance/cpython.md
 
 Run it with the interpreter to test (a venv with aioeventlet installed), from
 the repository root.
