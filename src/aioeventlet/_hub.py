@@ -228,20 +228,21 @@ class Hub:
         # go into the heap through the hub's own prepare_timers() (which
         # drops those cancelled meanwhile), and cancelled timers at the top
         # of the heap are popped and uncounted, as fire_timers() does when
-        # they come due.  Each timer is moved or dropped once, so this costs
-        # nothing per iteration when the hub lists no timer, and one look at
-        # the top of the heap and one clock read when it does.  Safe while
-        # the hub is suspended in fire_timers() (a timer it fired switched
-        # to a greenthread that resumed us): it re-reads the top of the same
-        # list at each step.
-        if hub.next_timers:
-            hub.prepare_timers()
-        timers = hub.timers
-        while timers and timers[0][1].called:
-            _heappop(timers)
-            hub.timers_canceled -= 1
-        if timers and timers[0][0] - self.clock() <= timeout:
-            return None
+        # they come due.  Each timer is moved or dropped once: per iteration
+        # this costs the first test below when the hub lists no timer (a
+        # loop alone), and one look at the top of the heap and one clock
+        # read when it does.  Safe while the hub is suspended in
+        # fire_timers() (a timer it fired switched to a greenthread that
+        # resumed us): it re-reads the top of the same list at each step.
+        if hub.timers or hub.next_timers:
+            if hub.next_timers:
+                hub.prepare_timers()
+            timers = hub.timers
+            while timers and timers[0][1].called:
+                _heappop(timers)
+                hub.timers_canceled -= 1
+            if timers and timers[0][0] - self.clock() <= timeout:
+                return None
         epoll = self._epoll
         if epoll is None:
             if self._poll_ms:
