@@ -12,6 +12,7 @@ listeners and timers, the policy, its errors) run on aioeventlet only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import pathlib
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import eventlet
@@ -382,6 +384,22 @@ def _timers_of(selector: HubSelector) -> list[Any]:
     ]
 
 
+@contextlib.contextmanager
+def _green_reader() -> Iterator[None]:
+    """Another greenthread waits on the hub for a socket, with a hub listener
+    that is not the loop's: the loop must park on the hub (where that
+    greenthread's fd is polled too) rather than poll its own fds alone."""
+    mine, peer = socket.socketpair()
+    reader = eventlet.spawn(eventlet.hubs.trampoline, mine, read=True)
+    eventlet.sleep(0)  # it starts and waits: its listener is on the hub
+    try:
+        yield
+    finally:
+        reader.kill()
+        mine.close()
+        peer.close()
+
+
 def test_wait_cancels_its_timers(monkeypatch: pytest.MonkeyPatch) -> None:
     """A wait cut short by I/O cancels the hub timer it set: no timer leak."""
     parks: list[tuple[Any, ...]] = []
@@ -392,10 +410,8 @@ def test_wait_cancels_its_timers(monkeypatch: pytest.MonkeyPatch) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         selector = loop._selector  # type: ignore[attr-defined]
-        # Another greenthread on the hub (its sleep is a hub timer): select()
-        # must park on the hub rather than poll its fds alone, and so sets a
-        # timer for its timeout each time.
-        sleeper = eventlet.spawn(eventlet.sleep, 3600)
+        # Another greenthread waits on the hub (see _green_reader): select()
+        # parks on the hub, and so sets a timer for its timeout each time.
         # Each wait would last an hour but for the I/O that ends it.
         far = loop.call_later(3600, lambda: None)
         a, b = socket.socketpair()
@@ -407,11 +423,11 @@ def test_wait_cancels_its_timers(monkeypatch: pytest.MonkeyPatch) -> None:
                 left_per_round.append(_timers_of(selector))
         finally:
             far.cancel()
-            sleeper.kill()
             a.close()
             b.close()
 
-    aioeventlet.run(main())
+    with _green_reader():
+        aioeventlet.run(main())
     long_waits = [t for (t,) in parks if t is not None and t > 3000]
     assert len(long_waits) >= rounds, f"the loop did not park each round: {parks}"
     assert left_per_round == [[]] * rounds, "a wait left its hub timer behind"
@@ -444,7 +460,6 @@ def _check_listeners_persist(company: str, monkeypatch: pytest.MonkeyPatch) -> N
     def on_writable() -> None:  # a socket is writable on every iteration
         writers.append(hub.listeners[_hub.WRITE][fd])
 
-    sleeper = None
     try:
         loop.add_reader(fd, on_readable)
         loop.add_writer(fd, on_writable)
@@ -453,8 +468,6 @@ def _check_listeners_persist(company: str, monkeypatch: pytest.MonkeyPatch) -> N
         record_calls(monkeypatch, type(hub), "add", added)
         record_calls(monkeypatch, type(hub), "remove", removed)
         record_calls(monkeypatch, HubSelector, "_park", parks)
-        if company == "with_greenthread":
-            sleeper = eventlet.spawn(eventlet.sleep, 3600)
         b.send(b"x")
         loop.run_forever()
         assert (added, removed) == ([], []), "listeners re-added or removed"
@@ -465,8 +478,6 @@ def _check_listeners_persist(company: str, monkeypatch: pytest.MonkeyPatch) -> N
             (_hub.WRITE, fd),
         ]
     finally:
-        if sleeper is not None:
-            sleeper.kill()
         loop.close()
         a.close()
         b.close()
@@ -512,17 +523,18 @@ def test_hub_listeners_persist_across_iterations(
 ) -> None:
     """A registered reader and writer keep one hub listener each, whether the
     loop polls its fds itself (alone on the hub) or parks on the hub (another
-    greenthread exists): nothing is added or removed per iteration.
-    "Alone" runs in a new OS thread, whose eventlet hub holds nothing else:
-    the test suite's own hub may hold what earlier tests left in eventlet's
-    bookkeeping (its count of cancelled timers drifts below zero once
-    eventlet compacts its timer heap while a greenthread runs from a timer),
-    and then the loop rightly parks.
+    greenthread waits there for a socket): nothing is added or removed per
+    iteration.  "Alone" runs in a new OS thread, whose eventlet hub holds
+    nothing else: the test suite's own hub may still list timers that earlier
+    tests cancelled, and the loop rightly gives the hub a pass when one of
+    them comes due.
     """
     if company == "alone":
         _in_new_os_thread(lambda: _check_listeners_persist(company, monkeypatch))
     else:
-        _check_listeners_persist(company, monkeypatch)
+        # Started before the spies are set: its listener is not the loop's.
+        with _green_reader():
+            _check_listeners_persist(company, monkeypatch)
 
 
 # -- other greenthreads do not see the loop running -----------------------------------

@@ -10,6 +10,7 @@ the loop waits on real file descriptors and real OS threads.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import math
 import os
 import re
@@ -94,6 +95,7 @@ def original(name: str) -> ModuleType:
 
 
 _select = original("select")
+_heappop = heapq.heappop
 _threading = original("threading")
 # How poll_alone()'s raw poll masks map to readable and writable: as eventlet's
 # poll hubs dispatch them, an error or hang-up wakes both reader and writer.
@@ -231,17 +233,21 @@ class Hub:
         """Wait for the caller's fds in the calling greenthread, when nothing
         else could run on a hub pass; else return ``None``.
 
-        "Nothing else" means: no live timer (so no sleeping or newly spawned
-        greenthread), no pending close notification, no fd listener beyond
-        the caller's *listener_count*, and no blocking detection.
+        "Nothing else" means: no live hub timer due before the wait would
+        end (so no greenthread spawned, woken or done sleeping meanwhile), no
+        pending close notification, no fd listener beyond the caller's
+        *listener_count*, and no blocking detection.  A wait that a live
+        timer's deadline falls into is the hub's to make: it fires eventlet's
+        timers and resumes the caller in deadline order.
 
         Waiting in the hub would cost two greenlet switches and a wake-up
         timer per wait, only for the hub to find that no other greenthread
-        exists: polling here is the same wait, at stock asyncio's cost.  No
-        greenthread can appear meanwhile (one appears through a hub timer or
-        listener, which only code running in this thread could add, and this
-        thread is in the poll; another OS thread wakes the loop through its
-        self-pipe, one of the caller's fds).
+        can run before the wait ends: polling here is the same wait, at stock
+        asyncio's cost.  No greenthread can become runnable meanwhile but
+        through a timer the hub already lists (one appears through a hub
+        timer or listener, which only code running in this thread could add,
+        and this thread is in the poll; another OS thread wakes the loop
+        through its self-pipe, one of the caller's fds).
 
         On the epolls hub, returns the raw ``(fd, poll mask)`` pairs, which
         the caller maps itself (every listener is the caller's).  On other
@@ -249,20 +255,41 @@ class Hub:
         listeners (they must only record readiness), and returns ``[]``.
         """
         hub = self._hub
-        # One method, no helpers: this runs once per loop iteration.  The
-        # timer lists are read each time (eventlet rebinds them when it
-        # compacts cancelled timers); counting them (cancelled timers stay
-        # listed until they expire) is needed only if one is non-empty.
+        # One method, no helpers: this runs once per loop iteration.
         if (
             len(self._readers) + len(self._writers) != listener_count
-            or (
-                (hub.timers or hub.next_timers)
-                and len(hub.timers) + len(hub.next_timers) != hub.timers_canceled
-            )
             or hub.closed
             or hub.debug_blocking
         ):
             return None
+        # Which timers are live is read off the timers themselves, never off
+        # eventlet's count of the cancelled ones (hub.timers_canceled): that
+        # count drifts.  abort() clears the timer lists and the count, and
+        # the later cancel of a timer it dropped (the parked loop's own
+        # timeout, a killed sleeper's) counts one timer too many for good:
+        # trusted, the count would make one live timer look cancelled, and
+        # its greenthread would never run while the loop polled here.
+        #
+        # The earliest live timer is found the way eventlet's hub finds it,
+        # with its lazy deletion: the timers added since the hub's last pass
+        # go into the heap through the hub's own prepare_timers() (which
+        # drops those cancelled meanwhile), and cancelled timers at the top
+        # of the heap are popped and uncounted, as fire_timers() does when
+        # they come due.  Each timer is moved or dropped once: per iteration
+        # this costs the first test below when the hub lists no timer (a
+        # loop alone), and one look at the top of the heap and one clock
+        # read when it does.  Safe while the hub is suspended in
+        # fire_timers() (a timer it fired switched to a greenthread that
+        # resumed us): it re-reads the top of the same list at each step.
+        if hub.timers or hub.next_timers:
+            if hub.next_timers:
+                hub.prepare_timers()
+            timers = hub.timers
+            while timers and timers[0][1].called:
+                _heappop(timers)
+                hub.timers_canceled -= 1
+            if timers and timers[0][0] - self.clock() <= timeout:
+                return None
         epoll = self._epoll
         if epoll is None:
             if self._poll_ms:

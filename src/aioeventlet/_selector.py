@@ -13,10 +13,13 @@ answers it without a poller of its own:
   until one of ours is ready, the timeout passes, or :meth:`wake` is called.
 * ``select(0)`` (the loop has callbacks ready) must still give the hub one
   pass, or a busy loop would starve every greenthread.
-* When nothing but our own listeners waits on the hub (no other greenthread,
-  no timer), any ``select()`` polls our fds directly in this greenthread,
-  with the requested timeout: no switch and no timer, the same cost as stock
-  asyncio.  Parking would only switch to a hub with nothing else to run.
+* When nothing but our own listeners waits on the hub (no other listener,
+  no live timer due before the wait ends), any ``select()`` polls our fds
+  directly in this greenthread, with the requested timeout: no switch and no
+  timer, the same cost as stock asyncio.  Parking would only switch to a hub
+  with nothing else to run before the wait ends.  A greenthread whose timer
+  falls due within the wait makes the loop park, so that the hub wakes it on
+  time (see ``Hub.poll_alone()``).
 
 The hub's listeners are level-triggered.  While the loop is not inside
 ``select()`` (stopped, or a callback blocked on green I/O) a ready fd would
