@@ -305,3 +305,25 @@ def docs(session: nox.Session) -> None:
     # pytest in subprocesses; this run itself does not use pytest-asyncio (and
     # its configuration warning would be an error).
     session.run("pytest", "-p", "no:asyncio", "tests/test_docs.py", *session.posargs)
+
+
+@nox.session(python=PYTHONS)
+def eventlet_suite(session: nox.Session) -> None:
+    """eventlet's own test suite, as is and with an aioeventlet loop alive
+    around every test (tests/eventlet_suite): the green side's conformance bar.
+
+    The suite comes from the installed eventlet's sdist (``pip download``,
+    cached under .nox/eventlet-suite).  CI runs one Python
+    (``-s eventlet_suite-3.12``); ``-s eventlet_suite`` runs all four.  To
+    record a Python's results and regenerate docs/conformance-eventlet.md:
+    ``./scripts/test -s eventlet_suite-3.12 -- --record --write-docs``.
+    """
+    # Beyond aioeventlet and eventlet, what eventlet's suite runs with here:
+    # pytest-timeout (a hung test fails alone instead of stalling the run),
+    # pyzmq (zmq_test) and pyOpenSSL (openssl_test), as eventlet's tox.ini
+    # installs; pip downloads the sdist (uv's environments come without it).
+    # Its database tests need servers and stay skipped (see the docs page).
+    session.install("-e", ".", "pytest", "pytest-timeout", "pyzmq", "pyopenssl", "pip")
+    # The harness's own tests first (the judge, the plugin on a stand-in suite).
+    session.run("pytest", "tests/eventlet_suite")
+    session.run("python", "-m", "tests.eventlet_suite.run", *session.posargs)

@@ -400,8 +400,14 @@ def _finish(
     results = parse_junit(out / f"{run}.xml")
     results.seconds = time.monotonic() - started
     log = out / f"{run}.log"
-    tail = log.read_text(errors="replace").strip().splitlines()[-1:]
-    print(f"{run}: {results.seconds:.0f} s, {' '.join(tail)} (log: {log})", flush=True)
+    # pytest's closing line ("3 failed, 640 passed ... in 120.00s"); warnings
+    # printed at exit may follow it.
+    closing = [
+        line.strip("= ")
+        for line in log.read_text(errors="replace").splitlines()
+        if " in " in line and ("passed" in line or "failed" in line)
+    ][-1:]
+    print(f"{run}: {results.seconds:.0f} s, {' '.join(closing)} (log: {log})")
     if not results.outcomes:
         raise SystemExit(f"the {run} run reported no test; see {log}")
     return results
