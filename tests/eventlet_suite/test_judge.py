@@ -67,11 +67,6 @@ def test_a_failure_only_the_loop_run_has_counts() -> None:
     assert v.unexpected_failures == ["tests/x_test.py"]
 
 
-def test_a_flaky_failure_that_passed_on_retry_does_not_fail_the_run() -> None:
-    v = verdict(None, ref="pass", ours="fail")
-    assert not run.problems(v, run.Results(), flaky={ID})
-
-
 def test_the_table_is_well_formed() -> None:
     for test_id, entry in known_failures.KNOWN_FAILURES.items():
         assert test_id.startswith("tests/"), test_id
