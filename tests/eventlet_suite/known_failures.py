@@ -69,19 +69,23 @@ KNOWN_FAILURES: dict[str, Known] = {
     ),
     "tests/timer_test.py::TestTimer::test_schedule": Known(
         "the test calls hub.abort(), which drops every queued timer, the "
-        "loop's wait timer too; when the loop next wakes it cancels that "
-        "dropped timer, and the hub's timers_canceled then counts one "
-        "cancelled timer more than it holds.  aioeventlet's "
+        "loop's pending wake-up or wait timer too.  Then either the loop "
+        "stays parked for good (its wake-up timer is gone, and "
+        "HubSelector.wake() sets no other while it holds one, so neither "
+        "call_soon() nor a ready fd wakes it; the harness kills it after "
+        "5 s), or, woken, it cancels its dropped wait timer and the hub's "
+        "timers_canceled counts more cancelled timers than it holds: "
         "_hub.Hub.poll_alone() takes 'as many cancelled as queued' to mean "
         "that no live timer waits, so the loop polls its fds in its own "
-        "greenthread and starves every greenthread whose timer is due, for "
-        "as long as it runs.  The harness finds the wrong count after the "
-        "test, fails it, and recounts",
+        "greenthread and starves every greenthread whose timer is due.  The "
+        "harness reports either after the test (and recounts)",
         cause="ours",
         reachable=True,
-        why="a program that calls hub.abort() (or cancels another thread's "
-        "eventlet timer) while a loop is alive, and goes on running "
-        "greenthreads, can freeze them; poll_alone() should not trust "
+        why="a program that calls hub.abort() while a loop is alive and goes "
+        "on can strand the loop or freeze its greenthreads (a timer cancelled "
+        "from a thread other than its hub's also makes the count too large); "
+        "the fix belongs in the core: wake() must not rely on a timer that "
+        "abort() may have dropped, poll_alone() must not rely on "
         "timers_canceled",
     ),
 }

@@ -347,6 +347,10 @@ def record(
         "python_full": sys.version.split()[0],
         "versions": versions,
         "wall_seconds": round(wall, 1),
+        # The machine's load over the last 15 minutes, at the end: eventlet's
+        # programs in tests/isolated get 10 s each, which a loaded machine
+        # exceeds (they then fail as is too, and are not counted).
+        "load_average": round(os.getloadavg()[2], 1),
         "seconds": {
             "reference": round(reference.seconds, 1),
             "with-loop": round(ours.seconds, 1),
