@@ -130,6 +130,15 @@ def pytest(
     session.run(*command, f"--junitxml={report}", *args, env=env)
 
 
+# Test directories that sessions of their own run: the other projects' suites
+# (each with the harness's own tests) and the integration tests, which need
+# servers and third-party libraries.
+OWN_SESSION_TESTS = [
+    "--ignore=tests/cpython",
+    "--ignore=tests/eventlet_suite",
+    "--ignore=tests/anyio_suite",
+    "--ignore=tests/integration",
+]
 # The Python whose tests session also measures coverage (one is enough, and
 # coverage's tracer slows the run).
 COVERAGE_PYTHON = "3.11"
@@ -148,8 +157,7 @@ def tests(session: nox.Session) -> None:
     # testing recipes need (pytest-asyncio, anyio).
     args = [
         "tests",
-        "--ignore=tests/cpython",
-        "--ignore=tests/integration",
+        *OWN_SESSION_TESTS,
         "--ignore=tests/test_docs.py",
     ]
     if session.python != BENCHMARK_SMOKE_PYTHON:
@@ -175,7 +183,7 @@ def tests(session: nox.Session) -> None:
 
 HUBS = ["epolls", "poll", "selects"]
 ALL_PATCH_MODES = "plain,before,after"
-BEHAVIOUR_TESTS = ["tests", "--ignore=tests/cpython", "--ignore=tests/integration"]
+BEHAVIOUR_TESTS = ["tests", *OWN_SESSION_TESTS]
 # What the hub and eventlet-version cells of CI run: the loop core, and every
 # test that runs programs in patched modes.
 MATRIX_TESTS = [
@@ -500,9 +508,28 @@ def latest(session: nox.Session) -> None:
             "no:asyncio",
             "tests",
             "--ignore=tests/cpython",
+            "--ignore=tests/eventlet_suite",
+            "--ignore=tests/anyio_suite",
             "--ignore=tests/integration/test_gunicorn.py",
         )
         session.run("ruff", "check", *LINTED)
         session.run("mypy")
     finally:
         session.log(f"What moved since the lock (locked -> newest):\n{summary}")
+
+
+@nox.session(python=PYTHONS)
+def eventlet_suite(session: nox.Session) -> None:
+    """eventlet's own test suite, as is and with an aioeventlet loop alive
+    around every test (tests/eventlet_suite): the green side's conformance bar.
+
+    The suite comes from the installed eventlet's sdist (``pip download``,
+    cached under .nox/eventlet-suite).  CI runs one Python
+    (``-s eventlet_suite-3.12``); ``-s eventlet_suite`` runs all four.  To
+    record a Python's results and regenerate docs/conformance/eventlet.md:
+    ``./scripts/test -s eventlet_suite-3.12 -- --record --write-docs``.
+    """
+    install(session, "eventlet-suite")
+    # The harness's own tests first (the judge, the plugin on a stand-in suite).
+    pytest(session, "tests/eventlet_suite")
+    session.run("python", "-m", "tests.eventlet_suite.run", *session.posargs)
