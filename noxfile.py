@@ -305,3 +305,36 @@ def docs(session: nox.Session) -> None:
     # pytest in subprocesses; this run itself does not use pytest-asyncio (and
     # its configuration warning would be an error).
     session.run("pytest", "-p", "no:asyncio", "tests/test_docs.py", *session.posargs)
+
+
+# anyio's own test suite, on stock asyncio and on aioeventlet (tests/anyio_suite).
+# anyio pinned: a new release brings new tests, and the results page and the
+# known-failures table are per version; move the pin on purpose, with
+# ``-s anyio_suite -- --record --write-docs``.  The rest is the "test"
+# dependency group of its sdist's pyproject.toml (run.py checks it), less
+# coverage, and less uvloop, whose variant is not run here; plus pip, which
+# fetches the sdist (a uv-made venv has none).
+ANYIO_SUITE_REQUIREMENTS = [
+    "anyio==4.16.0",
+    "blockbuster>=1.5.29",
+    "hypothesis>=4.18.2",
+    "psutil>=5.9",
+    "pytest>=9.0",
+    "pytest-mock>=3.14",
+    "pytest-timeout>=2.4.0",
+    "trustme>=1.0.0",
+    "truststore>=0.9.1",
+    "pip",
+]
+
+
+@nox.session(python=PYTHONS)
+def anyio_suite(session: nox.Session) -> None:
+    """anyio's test suite with aioeventlet's loop factory, compared test by
+    test with stock asyncio (tests/anyio_suite; docs/conformance-anyio.md).
+
+    CI: ``-s anyio_suite-3.12``.  All four Pythons, recording the results and
+    rewriting the page: ``-s anyio_suite -- --record --write-docs``.
+    """
+    session.install("-e", ".", *ANYIO_SUITE_REQUIREMENTS)
+    session.run("python", "-m", "tests.anyio_suite.run", *session.posargs)
