@@ -96,8 +96,20 @@ def test_a_rerun_settles_an_unexpected_failure(
 
 
 def test_summary_line_is_the_exception_line() -> None:
-    detail = "tests/t.py:3: in test_x\n    assert f()\nE   assert 1 == 2\nE    +  where"
-    assert run.summary_line(detail) == "+  where"
+    detail = "t.py:3: in test_x\n    f()\nE   ValueError: boom\nE    +  where"
+    assert run.summary_line(detail) == "ValueError: boom"
+    grouped = (
+        "  | Traceback (most recent call last):\n"
+        "  | pytest.PytestUnraisableExceptionWarning: Exception ignored in: <s>\n"
+        "  | See https://docs.pytest.org/ for more info.\n"
+        "  +------------------------------------"
+    )
+    assert run.summary_line(grouped) == (
+        "pytest.PytestUnraisableExceptionWarning: Exception ignored in: <s>"
+    )
+    assert run.summary_line("x\nE   assert 1 == 2\nE    +  where 1 = f()") == (
+        "assert 1 == 2"
+    )
     assert run.summary_line("a\nb\n") == "b"
     assert run.summary_line("") == "(no report)"
 
