@@ -48,6 +48,9 @@ nox.options.sessions = [
     "oldest_eventlet",
     "conformance_patched",
     "integration",
+    # Other projects' suites: one Python in CI (-s NAME runs all four).
+    "eventlet_suite-3.12",
+    "anyio_suite-3.12",
     "lint",
     "docs",
 ]
@@ -533,3 +536,15 @@ def eventlet_suite(session: nox.Session) -> None:
     # The harness's own tests first (the judge, the plugin on a stand-in suite).
     pytest(session, "tests/eventlet_suite")
     session.run("python", "-m", "tests.eventlet_suite.run", *session.posargs)
+
+
+@nox.session(python=PYTHONS)
+def anyio_suite(session: nox.Session) -> None:
+    """anyio's test suite with aioeventlet's loop factory, compared test by
+    test with stock asyncio (tests/anyio_suite; docs/conformance/anyio.md).
+
+    CI: ``-s anyio_suite-3.12``.  All four Pythons, recording the results and
+    rewriting the section: ``-s anyio_suite -- --record --write-docs``.
+    """
+    install(session, "anyio-suite")
+    session.run("python", "-m", "tests.anyio_suite.run", *session.posargs)

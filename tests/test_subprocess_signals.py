@@ -13,6 +13,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import warnings
 from collections.abc import Iterator
 from unittest import mock
 
@@ -237,3 +239,92 @@ def test_child_watcher_set_by_program_is_used() -> None:
     aioeventlet.run(main())
     watcher.add_child_handler.assert_not_called()
     asyncio.get_event_loop_policy()._watcher = None  # type: ignore[attr-defined]
+
+
+def _wait_until_exited(pid: int) -> None:
+    """Block (the loop too) until child *pid* has exited: a zombie, or
+    already reaped by a watcher's thread."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                # "pid (comm) state ...": the state follows the last ")".
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"child {pid} did not exit")
+
+
+class _ExitWaiter(asyncio.SubprocessProtocol):
+    def __init__(self) -> None:
+        self.exited = asyncio.get_running_loop().create_future()
+
+    def process_exited(self) -> None:
+        self.exited.set_result(None)
+
+
+@pytest.mark.skipif(not HAS_WATCHERS, reason="child watchers are gone in 3.14")
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "waitpid-thread"])
+def test_exit_status_survives_a_poll_that_reaped_the_child(
+    loop: asyncio.AbstractEventLoop,
+    loop_kind: str,
+    pidfd: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``Popen.poll()`` may reap a child that died before the loop learnt of
+    its exit: the transport's ``close()`` polls (to kill a child still
+    running), and so does ``kill()`` up to 3.12 (``Popen.send_signal()``).
+
+    anyio does both when a loop that ran worker processes ends, and on 3.10
+    and 3.11 it creates asyncio's default child watcher there
+    (``get_child_watcher()``), as here.  The default watchers then lose the
+    status: PidfdChildWatcher (3.12, 3.13) always, as stock asyncio shows
+    below; ThreadedChildWatcher (3.10, 3.11) when the poll wins the race with
+    its thread (the "Unknown child process pid N, will report returncode 255"
+    that anyio's suite logs now and then, on both loops before this was
+    fixed).  aioeventlet leaves the default watchers alone and keeps the
+    status.
+    """
+    monkeypatch.setattr(_subprocess, "use_pidfd", pidfd)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+
+        watcher = asyncio.get_child_watcher()  # type: ignore[attr-defined, unused-ignore]
+    add_child_handler = mock.patch.object(
+        watcher, "add_child_handler", wraps=watcher.add_child_handler
+    )
+
+    async def main() -> int | None:
+        transport, protocol = await loop.subprocess_exec(
+            _ExitWaiter,
+            sys.executable,
+            "-c",
+            "import time; time.sleep(60)",
+            stdin=None,
+            stdout=None,
+            stderr=None,
+        )
+        transport.kill()
+        # Blocks the loop: neither a pidfd's reader nor a watcher's callback
+        # runs until the poll below.
+        _wait_until_exited(transport.get_pid())
+        transport.close()
+        await protocol.exited
+        return transport.get_returncode()
+
+    with add_child_handler as added:
+        returncode = loop.run_until_complete(main())
+    if loop_kind == "aioeventlet":
+        assert returncode == -signal.SIGKILL
+        assert added.call_count == 0
+        assert "returncode 255" not in caplog.text
+    elif isinstance(watcher, asyncio.PidfdChildWatcher):  # type: ignore[attr-defined, unused-ignore]
+        # The pidfd's reader runs after the poll: always lost.
+        assert returncode == 255
+        assert "exit status already read" in caplog.text
+    else:
+        # ThreadedChildWatcher: its thread, if it reached waitpid() before
+        # the child died, reaped it; otherwise the poll did, and it is lost.
+        assert returncode in (-signal.SIGKILL, 255)

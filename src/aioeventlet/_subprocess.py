@@ -16,7 +16,8 @@ Two things of asyncio's break under ``eventlet.monkey_patch()``:
 
 Child exit is learnt without child watchers (Python 3.14 removes them, and
 3.10-3.13's default one starts a thread per child; a watcher is used only if
-the program already has one in asyncio's policy): a pidfd
+asyncio's policy holds one other than asyncio's defaults, see
+``_child_watcher_in_use``): a pidfd
 (``os.pidfd_open``, Linux 5.3+) is registered as a reader on the loop and
 becomes readable when the child exits; no thread, no SIGCHLD handler.  Where
 pidfds are unavailable, a real OS thread blocks in ``waitpid()`` for that
@@ -85,17 +86,39 @@ def _exit_code(pid: int, transport: Any, status: int | None) -> int:
     return 255
 
 
-def _child_watcher_in_use() -> bool:
-    """Whether asyncio's policy holds a child watcher (Python 3.10-3.13).
+# asyncio's default child watchers (3.10-3.13): each waits only for the
+# children registered with it, as this module does.
+_DEFAULT_WATCHERS: tuple[type, ...] = (
+    (_unix_events.ThreadedChildWatcher, _unix_events.PidfdChildWatcher)
+    if sys.version_info < (3, 14)
+    else ()
+)
 
-    Only then does this loop use one: set by the program through the
-    deprecated ``asyncio.set_child_watcher()`` (tests do, with mocks), or
-    created by ``get_child_watcher()`` for a stock loop's subprocess.
+
+def _child_watcher_in_use() -> bool:
+    """Whether asyncio's policy holds a child watcher this loop must use
+    (Python 3.10-3.13): one the program set through the deprecated
+    ``asyncio.set_child_watcher()`` (tests do, with mocks), other than
+    asyncio's defaults.
+
+    The defaults (``ThreadedChildWatcher``, ``PidfdChildWatcher``) are left
+    alone, whoever made them: ``get_child_watcher()`` creates one on demand
+    (anyio calls it when a loop that ran worker processes ends, on 3.10 and
+    3.11; a stock loop's subprocess does too), so its presence says nothing
+    of the program's wishes, and each loses the exit status of a child that
+    ``Popen.poll()`` reaped first: ``send_signal()`` (so ``kill()`` and
+    ``terminate()``) polls before signalling, and the watcher's own waitpid()
+    then fails and it reports 255 ("Unknown child process pid N, will report
+    returncode 255").  The tracking here reads the status that poll() stored
+    (``_exit_code``).  Watchers that reap on SIGCHLD (Safe, Fast, MultiLoop),
+    or the program's own, are used as asyncio would use them: they may reap
+    this loop's children anyway.
     """
     if sys.version_info >= (3, 14):  # pragma: no cover - watchers are gone
         return False
     policy = asyncio.events._event_loop_policy  # type: ignore[attr-defined]
-    return getattr(policy, "_watcher", None) is not None
+    watcher = getattr(policy, "_watcher", None)
+    return watcher is not None and type(watcher) not in _DEFAULT_WATCHERS
 
 
 class SubprocessMixin:

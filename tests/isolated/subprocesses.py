@@ -126,11 +126,15 @@ async def popen_and_child_watchers() -> None:
                 await asyncio.create_subprocess_exec(PY, "-c", "pass")
             except RuntimeError as exc:
                 print(f"inactive_watcher={'not activated' in str(exc)}")
-            active = asyncio.ThreadedChildWatcher()  # type: ignore[attr-defined, unused-ignore]
+            # Not one of asyncio's defaults (Threaded, Pidfd), which this loop
+            # leaves alone: a SIGCHLD watcher, attached as the program must.
+            active = asyncio.SafeChildWatcher()  # type: ignore[attr-defined, unused-ignore]
+            active.attach_loop(asyncio.get_running_loop())
             asyncio.set_child_watcher(active)
             proc = await asyncio.create_subprocess_exec(PY, "-c", "exit(5)")
             print(f"active_watcher={await proc.wait()}")
             asyncio.set_child_watcher(None)  # type: ignore[arg-type]
+            active.close()
 
 
 aioeventlet.run(main())
