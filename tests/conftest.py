@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -110,3 +111,27 @@ def loop(
             new_loop.close()
     if not handler_calls.expected:
         assert not handler_calls, f"unexpected loop errors: {handler_calls}"
+
+
+def in_new_os_thread(func: Callable[[], None]) -> None:
+    """Run *func* in a new OS thread (a fresh eventlet hub); re-raise its error."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            func()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            # A hub that has run (the loop parked) keeps its epoll fd once
+            # its thread is gone, unless stopped first; one that never ran
+            # has nothing to stop (and abort() would start it).
+            hub = eventlet.hubs.get_hub()
+            if hub.greenlet:
+                hub.abort(wait=True)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]

@@ -25,7 +25,6 @@ it, and fails with the hub's state.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -40,6 +39,7 @@ from hypothesis import strategies as st
 import aioeventlet
 from aioeventlet._selector import HubSelector
 
+from .conftest import in_new_os_thread
 from .stress._support import seed, size
 
 T = TypeVar("T")
@@ -54,29 +54,6 @@ NAP = 0.05
 COMPACTED = 1_200
 # Busy loop iterations over which a loop with nothing else to run must not park.
 SPINS = 20
-
-
-def in_new_os_thread(func: Callable[[], None]) -> None:
-    """Run *func* in a new OS thread (a fresh eventlet hub); re-raise its error."""
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            func()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            # A hub that runs keeps its epoll fd once its thread is gone,
-            # unless stopped first.
-            hub = eventlet.hubs.get_hub()
-            if hub.greenlet:
-                hub.abort(wait=True)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
 
 
 @pytest.fixture

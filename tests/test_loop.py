@@ -35,7 +35,7 @@ import aioeventlet
 from aioeventlet import _hub
 from aioeventlet._selector import HubSelector
 
-from .conftest import LoopFactory, hub_leftovers
+from .conftest import LoopFactory, hub_leftovers, in_new_os_thread
 
 TICKS = ["g0", "g1", "g2"]
 
@@ -493,30 +493,6 @@ def _check_listeners_persist(company: str, monkeypatch: pytest.MonkeyPatch) -> N
         assert len(parks) >= rounds, "the loop did not wait on the hub"
 
 
-def _in_new_os_thread(func: Any) -> None:
-    """Run *func* in a new OS thread (a fresh eventlet hub); re-raise its error."""
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            func()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            # A hub that has run (the loop parked) keeps its epoll fd once
-            # its thread is gone, unless stopped first; one that never ran
-            # has nothing to stop (and abort() would start it).
-            hub = eventlet.hubs.get_hub()
-            if hub.greenlet:
-                hub.abort(wait=True)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-
-
 @pytest.mark.parametrize("company", ["alone", "with_greenthread"])
 def test_hub_listeners_persist_across_iterations(
     company: str, monkeypatch: pytest.MonkeyPatch
@@ -530,7 +506,7 @@ def test_hub_listeners_persist_across_iterations(
     them comes due.
     """
     if company == "alone":
-        _in_new_os_thread(lambda: _check_listeners_persist(company, monkeypatch))
+        in_new_os_thread(lambda: _check_listeners_persist(company, monkeypatch))
     else:
         # Started before the spies are set: its listener is not the loop's.
         with _green_reader():
