@@ -276,6 +276,7 @@ PAGES = [
     "how-it-works",
     "bridges",
     "migration",
+    "gunicorn",
     "testing",
     "compatibility",
     "conformance",
