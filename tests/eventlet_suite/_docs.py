@@ -108,6 +108,13 @@ def render(
     lines += ["", "### Known failures", ""]
     lines += _known(table, observed)
     lines += ["### Failing without the loop too (not counted)", ""]
+    lines.append(
+        "greenio_test's two connect tests connect to 192.0.2.1 and expect a "
+        "timeout or *unreachable*; this machine has no route out and refuses "
+        "at once (ECONNREFUSED).  *timed out*: a program of tests/isolated "
+        "took longer than the 10 s eventlet gives it, on a loaded machine."
+    )
+    lines.append("")
     for data in datasets:
         failures = data["reference_failures"]
         lines.append(f"Python {data['python']}: {len(failures) or 'none'}")
