@@ -113,9 +113,10 @@ def render(
         "",
         "*stock-ok*: tests that pass on stock asyncio; *ok*: those that also "
         "pass on aioeventlet; *on aioeventlet loop*: tests of the aioeventlet "
-        "run that created at least one aioeventlet loop (the others run no "
-        "loop, or build one of their own).  *Wall*: each run's wall time, the "
-        "two side by side on two cores; *CPU*: both runs' CPU time; *load*: "
+        "run that created at least one aioeventlet loop (the others were "
+        "skipped, or failed in setup before any loop was made).  *Wall*: each "
+        "run's wall time, the two side by side on two cores; *CPU*: both runs' "
+        "CPU time; *load*: "
         "the machine's load average at the end (other work ran too, which "
         "stretches the wall time).",
         "",
@@ -185,9 +186,15 @@ def render(
         for entry, test_ids in groups_by_entry.items():
             pythons = ", ".join(entry.pythons) if entry.pythons else "every Python"
             outside = "yes" if entry.outside_harness else "no"
+            crashes = (
+                " Crashes the process when it fails: left out of the whole "
+                "run, run alone once; either outcome is accepted."
+                if entry.crashes
+                else ""
+            )
             lines += [
                 f"**{pythons}; a user can meet it outside the test harness: "
-                f"{outside}.** {entry.reason}.",
+                f"{outside}.** {entry.reason}.{crashes}",
                 "",
                 *(f"- `{test_id}`" for test_id in test_ids),
                 "",

@@ -24,6 +24,7 @@ def verdict(
 
 
 NEEDS_A_FIX = known_failures.Known("needs a fix", outside_harness=True)
+CRASHES = known_failures.Known("a race crashes it", outside_harness=True, crashes=True)
 
 
 @pytest.mark.parametrize(
@@ -37,6 +38,8 @@ NEEDS_A_FIX = known_failures.Known("needs a fix", outside_harness=True)
         ("skip", "fail", None, "unexpected_failures"),
         ("pass", "fail", NEEDS_A_FIX, "known"),
         ("pass", "pass", NEEDS_A_FIX, "unexpected_passes"),
+        ("pass", "crash", CRASHES, "known"),
+        ("pass", "pass", CRASHES, "ok"),
         ("fail", "fail", None, "environment"),
         ("error", "fail", None, "environment"),
         ("fail", "fail", NEEDS_A_FIX, "listed_but_environment"),
