@@ -36,7 +36,7 @@ def applies(entry: Known, python: str) -> bool:
 
 
 _CURRENT_FRAMES_VS_SUBINTERPRETERS = Known(
-    'the process aborts or segfaults ("free(): invalid pointer"), when '
+    'The process aborts or segfaults ("free(): invalid pointer"), when '
     "it does not pass.  anyio's suite runs every test in asyncio's debug "
     "mode, and aioeventlet's debug mode watches for code that blocks the hub "
     "from a thread that samples the loop's stack with sys._current_frames(). "
