@@ -48,9 +48,9 @@ nox.options.sessions = [
     "oldest_eventlet",
     "conformance_patched",
     "integration",
-    # Other projects' suites: one Python in CI (-s NAME runs all four).
-    "eventlet_suite-3.12",
-    "anyio_suite-3.12",
+    # Not yet here: eventlet_suite-3.12 and anyio_suite-3.12 (other projects'
+    # suites), and gunicorn, until each has passed on an idle 2-core machine
+    # within CI's time budget; run them with ./scripts/test -s NAME.
     "lint",
     "docs",
 ]
