@@ -46,13 +46,19 @@ from typing import TYPE_CHECKING, Any
 # warning filtered.
 import aioeventlet
 
+# Not eventlet.wsgi: importing it makes a green copy of http.server
+# (eventlet.patcher.inject), and while inject puts sys.modules back, the copy
+# stays the ``http`` package's ``server`` attribute.  A process that imported
+# http.server before this module (a test run, an app served some other way)
+# would then build its HTTP servers on green sockets and green locks from
+# real threads, which hang.  Worker.is_already_handled finds eventlet.wsgi
+# where the app imported it.
 try:
     import eventlet
     import eventlet.event
     import eventlet.greenio
     import eventlet.greenpool
     import eventlet.hubs
-    import eventlet.wsgi
     import greenlet
     from gunicorn.arbiter import Arbiter
     from gunicorn.sock import ssl_context, ssl_wrap_socket
@@ -258,8 +264,10 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         return eventlet.Timeout(self.cfg.keepalive or None, False)
 
     def is_already_handled(self, respiter: object) -> bool:
-        # eventlet.websocket.WebSocketWSGI took over the socket itself.
-        if getattr(eventlet.wsgi.WSGI_LOCAL, "already_handled", False):
+        # eventlet.websocket.WebSocketWSGI took over the socket itself; it
+        # imports eventlet.wsgi, so where that is not imported nothing did.
+        wsgi = sys.modules.get("eventlet.wsgi")
+        if wsgi is not None and getattr(wsgi.WSGI_LOCAL, "already_handled", False):
             raise StopIteration
         return bool(super().is_already_handled(respiter))
 

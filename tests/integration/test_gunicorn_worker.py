@@ -15,7 +15,6 @@ in the test process.
 from __future__ import annotations
 
 import asyncio
-import http.server
 import importlib.util
 import os
 import re
@@ -23,13 +22,13 @@ import signal
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import eventlet.patcher
 import httpx
 import pytest
 
@@ -154,37 +153,47 @@ def start(
     return Gunicorn(servers.start_on_free_port(build, ready=ready), marks)
 
 
-class _Upstream(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b'{"upstream": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet: the tests check the answers
-
-
 @pytest.fixture(scope="module", autouse=True)
-def upstream() -> Iterator[str]:
-    """The service the apps' /patched routes call with monkey-patched I/O:
-    a threaded HTTP server in this process, on 127.0.0.1."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
-    server.daemon_threads = True
-    server.request_queue_size = 1024  # 200 clients at once (the default is 5)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The service the apps' /patched routes call with monkey-patched I/O,
+    in a child process on 127.0.0.1 (programs/gunicorn_upstream.py says why
+    not a thread of this one)."""
+    workdir = tmp_path_factory.mktemp("upstream")
+    server = servers.start_on_free_port(
+        lambda port: servers.ServerProcess(
+            "upstream",
+            [sys.executable, str(servers.PROGRAMS / "gunicorn_upstream.py"), str(port)],
+            port,
+            workdir / "upstream.log",
+        ),
+        ready=lambda server: servers.http_ok(server.port, "/"),
+    )
+    url = f"http://127.0.0.1:{server.port}/"
     os.environ["GUNICORN_TEST_UPSTREAM"] = url
     try:
         yield url
     finally:
         del os.environ["GUNICORN_TEST_UPSTREAM"]
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+        server.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _this_process_stays_unpatched() -> Iterator[None]:
+    """The clients' process is never monkey-patched, nor holds eventlet's
+    green copies of stdlib modules where the stdlib's belong: whatever must
+    patch (the workers, the apps) runs in a child process."""
+    yield
+    patched = [
+        name
+        for name in ("socket", "select", "thread", "time", "os")
+        if eventlet.patcher.is_monkey_patched(name)
+    ]
+    assert not patched, f"the test process was monkey-patched: {patched}"
+    for name in ("http.server", "socketserver", "threading"):
+        module = sys.modules.get(name)
+        parent, _, child = name.rpartition(".")
+        if module is not None and parent:
+            assert getattr(sys.modules[parent], child) is module, name
 
 
 @pytest.fixture
