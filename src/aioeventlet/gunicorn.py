@@ -25,6 +25,7 @@ application of the other kind at boot with an error naming both.
 
 Only aioeventlet's public names and gunicorn's worker extension points are
 used: the ``setup()`` class hook, ``init_process``, ``load_wsgi``, ``run``,
+``handle``, ``handle_request``, ``is_already_handled``, ``handle_exit``,
 ``handle_quit``, ``handle_usr1`` and ``timeout_ctx``.  Nothing in aioeventlet
 imports this module; it needs the ``aioeventlet[gunicorn]`` extra.
 """
@@ -259,6 +260,18 @@ class Worker(AsyncWorker):  # type: ignore[misc]
             client = ssl_wrap_socket(client, self.cfg)
         super().handle(listener, client, addr)
 
+    def handle_request(
+        self, listener_name: Any, req: Any, sock: Any, addr: Any
+    ) -> bool:
+        try:
+            return bool(super().handle_request(listener_name, req, sock, addr))
+        finally:
+            if not self.alive:
+                # max_requests (gunicorn's handle_request ends alive): start
+                # the graceful stop now, not at the next heartbeat, so that the
+                # arbiter's next worker takes over up to a second sooner.
+                self._wake()
+
     def timeout_ctx(self) -> Any:
         # How long a keep-alive connection waits for its next request.
         return eventlet.Timeout(self.cfg.keepalive or None, False)
@@ -298,6 +311,9 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         serving = asyncio.run_coroutine_threadsafe(
             _serve_uvicorn(server, sockets), self.loop
         )
+        # uvicorn's own end (max_requests, a graceful stop done) ends the
+        # waits below at once rather than at the next heartbeat.
+        serving.add_done_callback(lambda _: self._wake())
         self._beat_while(lambda: self._alive() and not serving.done())
         if not serving.done():
             # Graceful stop: uvicorn closes its listeners, answers the
