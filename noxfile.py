@@ -346,17 +346,23 @@ GUNICORN_REFERENCE = "gunicorn==25.3.0"
 @nox.parametrize("gunicorn", ["newest", "25"])
 def gunicorn(session: nox.Session, gunicorn: str) -> None:
     """aioeventlet.gunicorn under real gunicorn: the newest release (the
-    lock's), and 25.x where gunicorn's own -k eventlet runs the same tests as
-    the reference."""
-    tests = [
-        "tests/integration/test_gunicorn_worker.py",
-        "tests/test_gunicorn_module.py",
-    ]
+    lock's) runs every test of the worker; 25.x runs gunicorn's own
+    -k eventlet as the reference and our WSGI worker beside it on the same
+    tests (the ``gunicorn_reference`` mark), not the rest again."""
     if gunicorn == "newest":
         install(session, "gunicorn", extras="gunicorn")
+        tests = [
+            "tests/integration/test_gunicorn_worker.py",
+            "tests/test_gunicorn_module.py",
+        ]
     else:
         install(session, "gunicorn", extras="gunicorn", instead=(GUNICORN_REFERENCE,))
-        tests.append("tests/integration/test_gunicorn.py")
+        tests = [
+            "tests/integration/test_gunicorn_worker.py",
+            "tests/integration/test_gunicorn.py",
+            "-m",
+            "gunicorn_reference",
+        ]
     session.run(
         "python",
         "-c",

@@ -20,7 +20,10 @@ BODY = b"Hello, world!"
 HEADERS = [("Content-Type", "text/plain"), ("Content-Length", str(len(BODY)))]
 RAW_HEADERS = [(k.lower().encode(), v.encode()) for k, v in HEADERS]
 
-_own_loop: list[asyncio.AbstractEventLoop] = []
+# The loop awaits_wsgi hands yield_future: [None] once the worker's own loop
+# is known to be there (found as the current loop), [a loop of the app's own]
+# under -k eventlet; empty until the first request has found out.
+_which_loop: list[asyncio.AbstractEventLoop | None] = []
 
 
 def hello_wsgi(
@@ -35,8 +38,10 @@ async def _one_call() -> None:
 
 
 def _loop() -> asyncio.AbstractEventLoop | None:
-    if _own_loop:
-        return _own_loop[0]
+    # Found out once: a probe on every request would make each of our
+    # worker's requests await twice and the reference's once.
+    if _which_loop:
+        return _which_loop[0]
     try:
         aioeventlet.yield_future(_one_call())  # the worker's loop, if any
     except RuntimeError:
@@ -48,8 +53,9 @@ def _loop() -> asyncio.AbstractEventLoop | None:
         running = eventlet.event.Event()
         loop.call_soon(running.send)
         running.wait()
-        _own_loop.append(loop)
+        _which_loop.append(loop)
         return loop
+    _which_loop.append(None)
     return None
 
 

@@ -53,11 +53,17 @@ def test_is_asgi_app() -> None:
 
 def test_importing_the_module_does_not_monkey_patch() -> None:
     """Only gunicorn's loading of the worker class patches (Worker.setup), so
-    an app or a test may import GreenWSGI from it."""
+    an app or a test may import GreenWSGI from it.  Nor does the import leave
+    eventlet's green copy of an already imported http.server in its place
+    (``import eventlet.wsgi`` would: the test process's upstream server hung
+    on that copy's green locks)."""
     code = (
         "import warnings; warnings.simplefilter('error');"
+        "import http.server, socket, sys;"
         "import aioeventlet.gunicorn, eventlet.patcher;"
         "assert not eventlet.patcher.is_monkey_patched('socket');"
+        "assert sys.modules['http'].server is sys.modules['http.server'];"
+        "assert http.server.socketserver.socket is socket;"
         "aioeventlet.gunicorn.Worker.setup();"
         "assert eventlet.patcher.is_monkey_patched('socket'); print('ok')"
     )

@@ -25,6 +25,7 @@ application of the other kind at boot with an error naming both.
 
 Only aioeventlet's public names and gunicorn's worker extension points are
 used: the ``setup()`` class hook, ``init_process``, ``load_wsgi``, ``run``,
+``handle``, ``handle_request``, ``is_already_handled``, ``handle_exit``,
 ``handle_quit``, ``handle_usr1`` and ``timeout_ctx``.  Nothing in aioeventlet
 imports this module; it needs the ``aioeventlet[gunicorn]`` extra.
 """
@@ -46,13 +47,19 @@ from typing import TYPE_CHECKING, Any
 # warning filtered.
 import aioeventlet
 
+# Not eventlet.wsgi: importing it makes a green copy of http.server
+# (eventlet.patcher.inject), and while inject puts sys.modules back, the copy
+# stays the ``http`` package's ``server`` attribute.  A process that imported
+# http.server before this module (a test run, an app served some other way)
+# would then build its HTTP servers on green sockets and green locks from
+# real threads, which hang.  Worker.is_already_handled finds eventlet.wsgi
+# where the app imported it.
 try:
     import eventlet
     import eventlet.event
     import eventlet.greenio
     import eventlet.greenpool
     import eventlet.hubs
-    import eventlet.wsgi
     import greenlet
     from gunicorn.arbiter import Arbiter
     from gunicorn.sock import ssl_context, ssl_wrap_socket
@@ -253,13 +260,27 @@ class Worker(AsyncWorker):  # type: ignore[misc]
             client = ssl_wrap_socket(client, self.cfg)
         super().handle(listener, client, addr)
 
+    def handle_request(
+        self, listener_name: Any, req: Any, sock: Any, addr: Any
+    ) -> bool:
+        try:
+            return bool(super().handle_request(listener_name, req, sock, addr))
+        finally:
+            if not self.alive:
+                # max_requests (gunicorn's handle_request ends alive): start
+                # the graceful stop now, not at the next heartbeat, so that the
+                # arbiter's next worker takes over up to a second sooner.
+                self._wake()
+
     def timeout_ctx(self) -> Any:
         # How long a keep-alive connection waits for its next request.
         return eventlet.Timeout(self.cfg.keepalive or None, False)
 
     def is_already_handled(self, respiter: object) -> bool:
-        # eventlet.websocket.WebSocketWSGI took over the socket itself.
-        if getattr(eventlet.wsgi.WSGI_LOCAL, "already_handled", False):
+        # eventlet.websocket.WebSocketWSGI took over the socket itself; it
+        # imports eventlet.wsgi, so where that is not imported nothing did.
+        wsgi = sys.modules.get("eventlet.wsgi")
+        if wsgi is not None and getattr(wsgi.WSGI_LOCAL, "already_handled", False):
             raise StopIteration
         return bool(super().is_already_handled(respiter))
 
@@ -290,6 +311,9 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         serving = asyncio.run_coroutine_threadsafe(
             _serve_uvicorn(server, sockets), self.loop
         )
+        # uvicorn's own end (max_requests, a graceful stop done) ends the
+        # waits below at once rather than at the next heartbeat.
+        serving.add_done_callback(lambda _: self._wake())
         self._beat_while(lambda: self._alive() and not serving.done())
         if not serving.done():
             # Graceful stop: uvicorn closes its listeners, answers the

@@ -18,7 +18,8 @@ import aioeventlet
 
 from . import servers
 
-pytestmark = pytest.mark.integration
+# gunicorn's own -k eventlet: the gunicorn session's 25.x cell runs it.
+pytestmark = [pytest.mark.integration, pytest.mark.gunicorn_reference]
 
 
 @pytest.fixture(scope="module")
