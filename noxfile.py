@@ -133,14 +133,15 @@ def pytest(
     session.run(*command, f"--junitxml={report}", *args, env=env)
 
 
-# Test directories that sessions of their own run: the other projects' suites
-# (each with the harness's own tests) and the integration tests, which need
-# servers and third-party libraries.
+# Tests that sessions of their own run: the other projects' suites (each with
+# the harness's own tests), the integration tests, which need servers and
+# third-party libraries, and the gunicorn worker's (the gunicorn session).
 OWN_SESSION_TESTS = [
     "--ignore=tests/cpython",
     "--ignore=tests/eventlet_suite",
     "--ignore=tests/anyio_suite",
     "--ignore=tests/integration",
+    "--ignore=tests/test_gunicorn_module.py",
 ]
 # The Python whose tests session also measures coverage (one is enough, and
 # coverage's tracer slows the run).
