@@ -94,7 +94,7 @@ def install(
     if unpin:
         lines = CONSTRAINTS.read_text(encoding="utf-8").splitlines()
         kept = [line for line in lines if _pinned_name(line) not in unpin]
-        path = Path(session.create_tmp()) / "constraints.txt"
+        path = session_file(session, "constraints.txt")
         path.write_text("\n".join(kept) + "\n", encoding="utf-8")
         constraints = str(path)
     session.install(
@@ -106,6 +106,16 @@ def install(
         *instead,
         env={"UV_BUILD_CONSTRAINT": constraints},
     )
+
+
+def session_file(session: nox.Session, name: str) -> Path:
+    """A path for a file of the session's own, in its virtualenv's folder.
+
+    Not session.create_tmp(): that also points TMPDIR into .nox for the rest
+    of the session, and the tests' UNIX socket paths then grow past the
+    kernel's 107 bytes ("AF_UNIX path too long").
+    """
+    return Path(session.virtualenv.location) / name
 
 
 def _pinned_name(line: str) -> str | None:
@@ -501,7 +511,7 @@ def latest(session: nox.Session) -> None:
     run; run it on purpose, e.g. weekly).  Reports which pins moved, then runs
     the behaviour and integration tests, the docs' tests and the linters on
     the newest Python."""
-    newest_file = Path(session.create_tmp()) / "newest.txt"
+    newest_file = session_file(session, "newest.txt")
     compile_lock(session, newest_file, "--no-header")
     report = moved(read_pins(CONSTRAINTS), read_pins(newest_file))
     summary = "\n".join(report) if report else "  (nothing: the lock is current)"
