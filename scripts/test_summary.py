@@ -15,6 +15,7 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 # A failure's text is printed whole up to this many lines, then cut from the
 # middle: the top says where, the bottom says what.
@@ -24,6 +25,14 @@ MAX_LINES = 120
 def slug(session_name: str) -> str:
     """The file name stem noxfile.pytest() gives a session's report."""
     return re.sub(r"[^A-Za-z0-9.=,-]+", "_", session_name).strip("_")
+
+
+def session_name(session: dict[str, Any]) -> str:
+    """A session's full name, as nox prints it and as ``session.name`` gives
+    it to the noxfile ("tests-3.10", "hubs(hub='poll', eventlet='oldest')"):
+    the report's "name" is only the session function's ("tests")."""
+    signatures = session.get("signatures") or [session["name"]]
+    return str(signatures[0])
 
 
 def failed_tests(report: Path) -> list[tuple[str, str, str]]:
@@ -54,7 +63,7 @@ def summarize(nox_report: Path, reports: Path) -> str:
         return f"test summary: all {len(sessions)} nox sessions passed"
     out = [f"test summary: {len(failed)} of {len(sessions)} nox sessions failed"]
     for session in failed:
-        name = session["name"]
+        name = session_name(session)
         files = sorted(reports.glob(f"{slug(name)}.xml")) + sorted(
             reports.glob(f"{slug(name)}-*.xml")
         )
@@ -64,7 +73,8 @@ def summarize(nox_report: Path, reports: Path) -> str:
         if not failures:
             out.append(
                 "    no failed test recorded: the session failed outside pytest "
-                "(install, lint, docs build, or pytest stopped before its report); "
+                "(install, lint, docs build), or pytest stopped before writing its "
+                "report (a crash such as a segfault, or a timeout); "
                 "see its output above"
             )
         for test_id, kind, text in failures:

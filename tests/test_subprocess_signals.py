@@ -251,7 +251,9 @@ def _wait_until_exited(pid: int) -> None:
                 # "pid (comm) state ...": the state follows the last ")".
                 if f.read().rsplit(")", 1)[1].split()[0] == "Z":
                     return
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):
+            # Reaped: before the open (no such file), or between the open and
+            # the read (the kernel answers ESRCH).
             return
         time.sleep(0.01)
     raise AssertionError(f"child {pid} did not exit")

@@ -40,7 +40,15 @@ def summarize(tmp_path: Path, sessions: list[dict[str, object]]) -> str:
 
 
 def session(name: str, result: str) -> dict[str, object]:
-    return {"name": name, "result": result, "reason": None, "args": {}}
+    """A session as nox's JSON report lists it: "name" is the session
+    function's, the full name comes first in "signatures"."""
+    return {
+        "name": name.split("-")[0].split("(")[0],
+        "signatures": [name],
+        "result": result,
+        "reason": None,
+        "args": {},
+    }
 
 
 def test_all_passed(tmp_path: Path) -> None:
@@ -104,3 +112,15 @@ def test_no_report(tmp_path: Path) -> None:
         result.stdout
         == f"test summary: nox wrote no report ({tmp_path}/missing.json)\n"
     )
+
+
+def test_failed_session_reads_only_its_own_reports(tmp_path: Path) -> None:
+    """tests-3.10 crashed before writing its report; tests-3.11's failures
+    are not listed under it."""
+    (tmp_path / "tests-3.11.xml").write_text(JUNIT)
+    out = summarize(
+        tmp_path, [session("tests-3.10", "failed"), session("tests-3.11", "success")]
+    )
+    assert "=== tests-3.10: failed" in out
+    assert "no failed test recorded" in out
+    assert "test_wake" not in out
