@@ -226,10 +226,12 @@ class Hub:
         # Live timers are found the way eventlet's hub finds them, with its
         # lazy deletion.  A live timer added since the hub's last pass (a
         # greenthread just spawned or woken: usually the only one, the
-        # latest) sends the loop to the hub, which moves it into its heap
-        # and fires it when due: one pass per timer added, and no clock
-        # read.  Added timers that are all cancelled are dropped through the
-        # hub's own prepare_timers().  In the heap, cancelled timers at the
+        # latest, so it is looked at first) sends the loop to the hub, which
+        # moves it into its heap and fires it when due: one pass per batch
+        # of timers added, and no clock read.  Added timers that are all
+        # cancelled are dropped through the hub's own prepare_timers().  The
+        # lists are read each time: eventlet rebinds them when it compacts
+        # cancelled timers.  In the heap, cancelled timers at the
         # top are popped and uncounted, as fire_timers() does when they come
         # due; the top is then the earliest live timer, and the loop polls
         # alone unless it is due before the wait ends.  Each timer is moved
