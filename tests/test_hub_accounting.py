@@ -301,32 +301,56 @@ def test_any_drift_of_the_count(drift: int, parks: list[float | None]) -> None:
     in_new_os_thread(body)
 
 
-def test_the_loop_parks_for_a_live_timer_within_its_wait(
-    parks: list[float | None],
-) -> None:
-    """A live eventlet timer due before the loop's wait ends makes the loop
-    wait on the hub, which fires it on time; the same timer cancelled does
-    not, whatever eventlet's count says (here: that nothing is cancelled)."""
+async def into_heap(timer: Any) -> Any:
+    """Let the hub move *timer*, just scheduled, from the timers it added
+    since its last pass into its heap: a live timer added since then makes
+    the loop give the hub a pass."""
+    hub = eventlet.hubs.get_hub()
+    await asyncio.sleep(0)
+    assert all(t is not timer for _, t in hub.next_timers)
+    assert any(t is timer for _, t in hub.timers)
+    return timer
 
-    async def main() -> tuple[list[float | None], list[float | None]]:
+
+def test_which_timers_make_the_loop_park(parks: list[float | None]) -> None:
+    """In eventlet's heap, a live timer due before the loop's wait ends makes
+    the loop wait on the hub, which fires it on time; a live one due after
+    the wait does not, nor does a cancelled one, in the heap or just added,
+    whatever eventlet's count says (here: that nothing is cancelled)."""
+
+    async def main() -> dict[str, list[float | None]]:
         hub = eventlet.hubs.get_hub()
         loop = asyncio.get_running_loop()
+        seen: dict[str, list[float | None]] = {}
+
+        async def waits(case: str, awaitable: Awaitable[Any]) -> None:
+            before = len(parks)
+            await bounded(awaitable, case)
+            seen[case] = parks[before:]
+
         fired = loop.create_future()
-        hub.schedule_call_global(0.02, loop.call_soon, fired.set_result, None)
-        before = len(parks)
-        await bounded(fired, "an eventlet timer 0.02 s away")
-        waited = parks[before:]
-        cancelled = hub.schedule_call_global(0.02, noop)
-        cancelled.cancel()
+        await into_heap(
+            hub.schedule_call_global(0.2, loop.call_soon, fired.set_result, None)
+        )
+        await waits("live, due within the wait", fired)
+        far = await into_heap(hub.schedule_call_global(3600, noop))
+        await waits("live, due after the wait", asyncio.sleep(0.02))
+        far.cancel()
+        (await into_heap(hub.schedule_call_global(0.01, noop))).cancel()
         hub.timers_canceled = 0
-        before = len(parks)
-        await asyncio.sleep(0.04)
-        return waited, parks[before:]
+        await waits("cancelled, in the heap", asyncio.sleep(0.04))
+        hub.schedule_call_global(0.01, noop).cancel()
+        hub.timers_canceled = 0
+        await waits("cancelled, just added", asyncio.sleep(0.04))
+        return seen
 
     def body() -> None:
-        waited, not_waited = run_with_long_timer(main)
-        assert waited, "the loop polled alone through a live timer's deadline"
-        assert not_waited == []
+        seen = run_with_long_timer(main)
+        assert seen.pop("live, due within the wait"), (
+            "the loop polled alone through a live timer's deadline"
+        )
+        parked = {case: timeouts for case, timeouts in seen.items() if timeouts}
+        assert parked == {}, "the loop parked for nothing due"
 
     in_new_os_thread(body)
 

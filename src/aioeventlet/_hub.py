@@ -270,19 +270,32 @@ class Hub:
         # trusted, the count would make one live timer look cancelled, and
         # its greenthread would never run while the loop polled here.
         #
-        # The earliest live timer is found the way eventlet's hub finds it,
-        # with its lazy deletion: the timers added since the hub's last pass
-        # go into the heap through the hub's own prepare_timers() (which
-        # drops those cancelled meanwhile), and cancelled timers at the top
-        # of the heap are popped and uncounted, as fire_timers() does when
-        # they come due.  Each timer is moved or dropped once: per iteration
-        # this costs the first test below when the hub lists no timer (a
-        # loop alone), and one look at the top of the heap and one clock
-        # read when it does.  Safe while the hub is suspended in
-        # fire_timers() (a timer it fired switched to a greenthread that
+        # Live timers are found the way eventlet's hub finds them, with its
+        # lazy deletion.  A live timer added since the hub's last pass (a
+        # greenthread just spawned or woken: usually the only one, the
+        # latest, so it is looked at first) sends the loop to the hub, which
+        # moves it into its heap and fires it when due: one pass per batch
+        # of timers added, and no clock read.  Added timers that are all
+        # cancelled are dropped through the hub's own prepare_timers().  The
+        # lists are read each time: eventlet rebinds them when it compacts
+        # cancelled timers.  In the heap, cancelled timers at the
+        # top are popped and uncounted, as fire_timers() does when they come
+        # due; the top is then the earliest live timer, and the loop polls
+        # alone unless it is due before the wait ends.  Each timer is moved
+        # or dropped once: per iteration this costs the first test below
+        # when the hub lists no timer (a loop alone), and one look at the
+        # top of the heap and one clock read when it lists only timers
+        # already in its heap.  Popping is safe while the hub is suspended
+        # in fire_timers() (a timer it fired switched to a greenthread that
         # resumed us): it re-reads the top of the same list at each step.
         if hub.timers or hub.next_timers:
-            if hub.next_timers:
+            added = hub.next_timers
+            if added:
+                if not added[-1][1].called:
+                    return None
+                for _, timer in added:
+                    if not timer.called:
+                        return None
                 hub.prepare_timers()
             timers = hub.timers
             while timers and timers[0][1].called:
