@@ -168,30 +168,42 @@ class _File:
             selector._on_fd_lost(self.fd)
 
 
-def _weak_callbacks(
-    selector: weakref.ref[HubSelector],
-) -> tuple[Callable[[int], None], Callable[[int], None], Callable[[], None]]:
-    """What the hub calls on a selector's behalf, holding it weakly: the
-    callbacks of its read and write listeners, and of the timers that resume
-    its parked loop.
+def _listener_callback(
+    selector: weakref.ref[HubSelector], event: int
+) -> Callable[[int], None]:
+    """The callback of a selector's listeners for *event*: it records the
+    event for the next ``select()``.
 
-    Closures over the weak reference rather than ``weakref.WeakMethod``
-    (which builds a bound method on every call): a readiness event costs the
-    closure's call, the dereference and the call to ``_on_ready``, about what
-    a bound method costs that then calls ``_on_ready``.  A listener callback
-    that finds the selector gone does nothing: its listener is leaving the hub
-    (see ``HubSelector.__del__``).
+    The hub holds it, so it holds the selector weakly (see the module
+    docstring): a closure over the weak reference, made once per selector
+    and event.  ``weakref.WeakMethod`` would build a bound method on every
+    call.  The recording is written out here rather than in a method: the
+    dereference costs a C call, and the method call saved pays for it (a
+    bound method that called a method of the selector did before).
     """
 
-    def on_readable(fd: int) -> None:
+    def on_ready(fd: int) -> None:
+        # Called by the hub (or by Hub.poll_alone() in the loop's greenthread).
         live = selector()
-        if live is not None:
-            live._on_ready(fd, EVENT_READ)
+        if live is None:
+            return  # collected: this listener is leaving the hub (see __del__)
+        events = live._events
+        events[fd] = events.get(fd, 0) | event
+        if not live._selecting:
+            live._disarm(fd, event)
+            live._disarmed.add((fd, event))
+        elif live._waiter is not None:
+            # Resume through a timer rather than by switching now: the hub is
+            # in the middle of dispatching this poll's results, and the loop
+            # should see all of them in one iteration.
+            live.wake()
 
-    def on_writable(fd: int) -> None:
-        live = selector()
-        if live is not None:
-            live._on_ready(fd, EVENT_WRITE)
+    return on_ready
+
+
+def _resume_callback(selector: weakref.ref[HubSelector]) -> Callable[[], None]:
+    """The callback of the hub timers that resume a selector's parked loop;
+    it holds the selector weakly, as the listeners' do."""
 
     def resume() -> None:
         # Run by a hub timer, in the hub greenlet; the first one wins.
@@ -208,7 +220,7 @@ def _weak_callbacks(
             del live
             waiter.switch()
 
-    return on_readable, on_writable, resume
+    return resume
 
 
 class HubSelector(_BaseSelector):
@@ -236,13 +248,13 @@ class HubSelector(_BaseSelector):
         self._timeout_timer: Timer | None = None
         self._closed = False
         # What the hub's listeners and timers hold (see _File and
-        # _weak_callbacks): made once, since every listener holds one, and a
+        # _listener_callback): made once, since every listener holds one, and a
         # callback per registration would cost memory over thousands of
         # connections.
         self._ref = weakref.ref(self)
-        self._readable_cb, self._writable_cb, self._resume_cb = _weak_callbacks(
-            self._ref
-        )
+        self._readable_cb = _listener_callback(self._ref, EVENT_READ)
+        self._writable_cb = _listener_callback(self._ref, EVENT_WRITE)
+        self._resume_cb = _resume_callback(self._ref)
 
     # -- the BaseSelector API ------------------------------------------------
 
@@ -476,19 +488,6 @@ class HubSelector(_BaseSelector):
             if timer is not None and not timer.called:
                 timer.cancel()
         self._wake_timer = self._timeout_timer = None
-
-    def _on_ready(self, fd: int, event: int) -> None:
-        # Called by the hub (or by Hub.poll_alone() in the loop's greenthread).
-        events = self._events
-        events[fd] = events.get(fd, 0) | event
-        if not self._selecting:
-            self._disarm(fd, event)
-            self._disarmed.add((fd, event))
-        elif self._waiter is not None:
-            # Resume through a timer rather than by switching now: the hub is
-            # in the middle of dispatching this poll's results, and the loop
-            # should see all of them in one iteration.
-            self.wake()
 
     def _on_fd_lost(self, fd: int) -> None:
         # The hub calls this when something opened a new file with the number
