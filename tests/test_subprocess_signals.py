@@ -80,13 +80,21 @@ def test_sigint_stops_run_cleanly(mode: str) -> None:
     blocks run) and KeyboardInterrupt leaves run(), as with asyncio.run()."""
     outputs = {}
     for runner in ("asyncio", "aioeventlet"):
+        # The oracle runs unpatched.  Monkey-patched, stock asyncio waits in
+        # eventlet's green select(), which a SIGINT can leave with a stale hub
+        # listener (KeyboardInterrupt raised inside its hub.add(), after the
+        # listener is added and before it is in the list its finally block
+        # removes): the next select() of asyncio.run()'s task cancellation
+        # then fails with "Second simultaneous read".  Seen 1 in about 10
+        # runs under load; aioeventlet does not use green select().
+        oracle_mode = "plain" if runner == "asyncio" else mode
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-W",
                 "error",
                 os.path.join(HERE, "sigint.py"),
-                mode,
+                oracle_mode,
                 runner,
             ],
             stdout=subprocess.PIPE,
