@@ -140,6 +140,10 @@ def pytest(
         runs += 1
         report = REPORTS / f"{slug}-{runs}.xml"
     command = ["coverage", "run", "-m", "pytest"] if coverage else ["pytest"]
+    # A crash (a segfault, say) writes no report; tests/conftest.py has
+    # faulthandler write its tracebacks of every thread here instead, for the
+    # closing summary.
+    env = {**(env or {}), "AIOEVENTLET_CRASH_LOG": str(report.with_suffix(".crash"))}
     session.run(*command, f"--junitxml={report}", *args, env=env)
 
 

@@ -4,7 +4,8 @@ broke without scrolling through 17 sessions' output.
 
 scripts/test runs it after nox with nox's JSON report (``nox --report``) and
 the JUnit XML files that every pytest run of the noxfile leaves in
-``.nox/reports/`` (one per session, named after it).  Exits 0: the run's own
+``.nox/reports/`` (one per session, named after it), and beside them the
+``.crash`` file where faulthandler writes if pytest itself dies.  Exits 0: the run's own
 exit status is nox's.
 """
 
@@ -68,9 +69,18 @@ def summarize(nox_report: Path, reports: Path) -> str:
             reports.glob(f"{slug(name)}-*.xml")
         )
         failures = [f for path in files for f in failed_tests(path)]
+        crashes = [
+            path.read_text(encoding="utf-8", errors="replace")
+            for path in sorted(reports.glob(f"{slug(name)}.crash"))
+            + sorted(reports.glob(f"{slug(name)}-*.crash"))
+        ]
+        crashes = [text for text in crashes if text.strip()]
         out.append("")
         out.append(f"=== {name}: {session.get('reason') or 'failed'}")
-        if not failures:
+        for text in crashes:
+            out.append("--- crash: pytest died; faulthandler's tracebacks")
+            out.append(shorten(text))
+        if not failures and not crashes:
             out.append(
                 "    no failed test recorded: the session failed outside pytest "
                 "(install, lint, docs build), or pytest stopped before writing its "

@@ -7,10 +7,13 @@ difference is the point of the test (and is then asserted explicitly).
 from __future__ import annotations
 
 import asyncio
+import faulthandler
+import gc
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -32,6 +35,29 @@ import eventlet.hubs
 # signals to the default, for every child it starts.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's faulthandler plugin, which we replace
+def pytest_configure(config: pytest.Config) -> None:
+    """Under nox (noxfile.pytest()), a crash's tracebacks go to a file that
+    the closing summary prints: CI's log keeps only the end of the run, and a
+    crashed run leaves no JUnit report."""
+    path = os.environ.get("AIOEVENTLET_CRASH_LOG")
+    if path:
+        # Kept open for the life of the process: faulthandler writes to its fd.
+        config.stash[_crash_log] = crash_log = open(path, "a")  # noqa: SIM115
+        faulthandler.enable(file=crash_log, all_threads=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # pytest's plugin turns faulthandler off at the end; a crash while the
+    # interpreter exits (threads, greenlets, finalizers) is worth a log too.
+    if _crash_log in config.stash:
+        faulthandler.enable(file=config.stash[_crash_log], all_threads=True)
+
+
+_crash_log = pytest.StashKey[IO[str]]()
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
@@ -129,6 +155,14 @@ def in_new_os_thread(func: Callable[[], None]) -> None:
             hub = eventlet.hubs.get_hub()
             if hub.greenlet:
                 hub.abort(wait=True)
+            del hub
+            # Free this thread's cyclic garbage (its loop, its hub's
+            # greenlets) while the thread is alive.  Otherwise the next
+            # collection frees it, in whatever thread allocates then, and
+            # greenlet disposes of the greenlets of a finished thread without
+            # it: CI's tests-3.10 crashed (SIGSEGV) in such a collection, in
+            # a later test's thread, and it was not reproduced here since.
+            gc.collect()
 
     thread = threading.Thread(target=target)
     thread.start()

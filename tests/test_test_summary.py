@@ -4,6 +4,8 @@ report and the JUnit XML files pytest leaves per session."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +45,7 @@ def session(name: str, result: str) -> dict[str, object]:
     """A session as nox's JSON report lists it: "name" is the session
     function's, the full name comes first in "signatures"."""
     return {
-        "name": name.split("-")[0].split("(")[0],
+        "name": re.split(r"[-(]", name, maxsplit=1)[0],
         "signatures": [name],
         "result": result,
         "reason": None,
@@ -124,3 +126,56 @@ def test_failed_session_reads_only_its_own_reports(tmp_path: Path) -> None:
     assert "=== tests-3.10: failed" in out
     assert "no failed test recorded" in out
     assert "test_wake" not in out
+
+
+def test_crashed_session_shows_faulthandlers_tracebacks(tmp_path: Path) -> None:
+    """pytest died (no JUnit report): the .crash file faulthandler wrote,
+    shown in place of "no failed test recorded"."""
+    (tmp_path / "tests-3.10.crash").write_text(
+        "Fatal Python error: Segmentation fault\n\n"
+        "Current thread 0x00007f29 (most recent call first):\n  Garbage-collecting\n"
+    )
+    (tmp_path / "tests-3.12.crash").write_text("")  # ran and did not crash
+    out = summarize(
+        tmp_path, [session("tests-3.10", "failed"), session("tests-3.12", "failed")]
+    )
+    tests_310, tests_312 = out.split("=== tests-3.12")
+    assert "--- crash: pytest died" in tests_310
+    assert "Garbage-collecting" in tests_310
+    assert "no failed test recorded" not in tests_310
+    assert "no failed test recorded" in tests_312
+
+
+def test_conftest_sends_a_crash_to_the_file_named(tmp_path: Path) -> None:
+    """The other half: tests/conftest.py has faulthandler write to the file
+    that AIOEVENTLET_CRASH_LOG names, for every thread (a real crash)."""
+    (tmp_path / "test_crash.py").write_text(
+        "import ctypes\n\ndef test_crash():\n    ctypes.string_at(0)\n"
+    )
+    crash = tmp_path / "run.crash"
+    conftest = Path(__file__).resolve().parent / "conftest.py"
+    (tmp_path / "conftest.py").write_text(conftest.read_text())
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            "/dev/null",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path / "test_crash.py"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "AIOEVENTLET_CRASH_LOG": str(crash)},
+        check=False,
+    )
+    assert result.returncode != 0
+    text = crash.read_text()
+    assert "Fatal Python error: Segmentation fault" in text
+    assert "test_crash.py" in text
