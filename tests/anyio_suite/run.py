@@ -168,8 +168,15 @@ class SuiteRun:
 
 
 def start_run(
-    suite: Path, loop: str, workdir: Path, pytest_args: list[str], tag: str = ""
+    suite: Path,
+    loop: str,
+    workdir: Path,
+    pytest_args: list[str],
+    *,
+    tag: str = "",
+    paths: list[str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], Path, Path, float]:
+    """Start pytest on *paths* of the suite (the whole of it by default)."""
     results = workdir / f"{loop}{tag}.json"
     log = workdir / f"{loop}{tag}.log"
     env = dict(os.environ)
@@ -182,7 +189,7 @@ def start_run(
     # The runs must not differ by the caller's debug settings.
     env.pop("PYTHONASYNCIODEBUG", None)
     env.pop("PYTHONDEVMODE", None)
-    cmd = [sys.executable, "-m", "pytest", "tests"]
+    cmd = [sys.executable, "-m", "pytest", *(paths or ["tests"])]
     # aioeventlet's own pytest plugin (installed with it, inert unless asked)
     # stays out: the stock run must not even import eventlet.
     cmd += ["-p", "no:aioeventlet", "-p", "no:cacheprovider", "-p", PLUGIN]
@@ -212,7 +219,7 @@ def run_alone(suite: Path, workdir: Path, test_id: str, n: int) -> str:
     """One test alone on aioeventlet, in its own process: its outcome, or
     "crash" when the process died without reporting it."""
     proc, results, _, _ = start_run(
-        suite, "aioeventlet", workdir, [f"tests/{test_id}"], f"-alone{n}"
+        suite, "aioeventlet", workdir, [], tag=f"-alone{n}", paths=[f"tests/{test_id}"]
     )
     try:
         proc.wait(timeout=RUN_TIMEOUT)
@@ -226,7 +233,12 @@ def run_alone(suite: Path, workdir: Path, test_id: str, n: int) -> str:
 
 
 def run_both(
-    suite: Path, workdir: Path, pytest_args: list[str], tag: str = ""
+    suite: Path,
+    workdir: Path,
+    pytest_args: list[str],
+    *,
+    tag: str = "",
+    paths: list[str] | None = None,
 ) -> dict[str, SuiteRun]:
     # Tests that crash the process on aioeventlet (known_failures.py) would
     # end its whole run: they run alone, after.
@@ -237,7 +249,8 @@ def run_both(
             loop,
             workdir,
             pytest_args + (deselect if loop == "aioeventlet" else []),
-            tag,
+            tag=tag,
+            paths=paths,
         )
         for loop in LOOPS
     }
@@ -461,7 +474,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - the CLI scrip
         if first_failures:
             print(f"running {len(first_failures)} failures again, alone ...")
             again = run_both(
-                suite, workdir, [f"tests/{t}" for t in first_failures], "-rerun"
+                suite,
+                workdir,
+                [],
+                tag="-rerun",
+                paths=[f"tests/{t}" for t in first_failures],
             )
             s2, o2 = outcomes_of(again["stock"]), outcomes_of(again["aioeventlet"])
             reruns = {t: (s2.get(t, "missing"), o2.get(t, "missing")) for t in s2}
