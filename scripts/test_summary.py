@@ -2,7 +2,8 @@
 failed tests and their tracebacks, so that the end of one CI log says what
 broke without scrolling through 17 sessions' output.
 
-scripts/test runs it after nox with nox's JSON report (``nox --report``) and
+scripts/test runs it after nox with nox's JSON reports (``nox --report``: one
+per nox process, CI runs two at once) and
 the JUnit XML files that every pytest run of the noxfile leaves in
 ``.nox/reports/`` (one per session, named after it), and beside them the
 ``.crash`` file where faulthandler writes if pytest itself dies.  Exits 0: the run's own
@@ -57,8 +58,17 @@ def shorten(text: str) -> str:
     return "\n".join([*lines[:half], f"    [... {cut} lines cut ...]", *lines[-half:]])
 
 
-def summarize(nox_report: Path, reports: Path) -> str:
-    sessions = json.loads(nox_report.read_text(encoding="utf-8"))["sessions"]
+def summarize(reports: Path, nox_reports: list[Path]) -> str:
+    sessions = []
+    missing = []
+    for nox_report in nox_reports:
+        if nox_report.exists():
+            text = nox_report.read_text(encoding="utf-8")
+            sessions += json.loads(text)["sessions"]
+        else:
+            missing.append(f"test summary: nox wrote no report ({nox_report})")
+    if missing:
+        return "\n".join(missing)
     failed = [s for s in sessions if s["result"] in ("failed", "aborted")]
     if not failed:
         return f"test summary: all {len(sessions)} nox sessions passed"
@@ -94,14 +104,14 @@ def summarize(nox_report: Path, reports: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: test_summary.py NOX_REPORT.json REPORTS_DIR", file=sys.stderr)
+    if len(argv) < 2:
+        print(
+            "usage: test_summary.py REPORTS_DIR NOX_REPORT.json [NOX_REPORT.json ...]",
+            file=sys.stderr,
+        )
         return 2
-    nox_report, reports = Path(argv[0]), Path(argv[1])
-    if not nox_report.exists():
-        print(f"test summary: nox wrote no report ({nox_report})")
-        return 0
-    print(summarize(nox_report, reports))
+    reports, nox_reports = Path(argv[0]), [Path(arg) for arg in argv[1:]]
+    print(summarize(reports, nox_reports))
     return 0
 
 

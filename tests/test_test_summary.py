@@ -31,7 +31,7 @@ def summarize(tmp_path: Path, sessions: list[dict[str, object]]) -> str:
     report = tmp_path / "nox.json"
     report.write_text(json.dumps({"result": 0, "sessions": sessions}))
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), str(report), str(tmp_path)],
+        [sys.executable, str(SCRIPT), str(tmp_path), str(report)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -104,7 +104,7 @@ def test_long_tracebacks_are_cut_in_the_middle(tmp_path: Path) -> None:
 
 def test_no_report(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), str(tmp_path / "missing.json"), str(tmp_path)],
+        [sys.executable, str(SCRIPT), str(tmp_path), str(tmp_path / "missing.json")],
         capture_output=True,
         text=True,
         timeout=60,
@@ -179,3 +179,24 @@ def test_conftest_sends_a_crash_to_the_file_named(tmp_path: Path) -> None:
     text = crash.read_text()
     assert "Fatal Python error: Segmentation fault" in text
     assert "test_crash.py" in text
+
+
+def test_both_nox_processes_reports_are_summarized(tmp_path: Path) -> None:
+    """CI runs two nox processes at once, each with its own JSON report."""
+    alongside = tmp_path / "nox-alongside.json"
+    alongside.write_text(
+        json.dumps({"result": 0, "sessions": [session("anyio_suite-3.12", "failed")]})
+    )
+    (tmp_path / "anyio_suite-3.12.xml").write_text(JUNIT)
+    main = tmp_path / "nox.json"
+    main.write_text(json.dumps({"result": 1, "sessions": [session("lint", "success")]}))
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path), str(main), str(alongside)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.splitlines()[0] == "test summary: 1 of 2 nox sessions failed"
+    assert "=== anyio_suite-3.12: failed" in result.stdout
+    assert "--- failure: tests.test_loop::test_wake[aioeventlet]" in result.stdout
