@@ -37,6 +37,15 @@ def session_name(session: dict[str, Any]) -> str:
     return str(signatures[0])
 
 
+def session_files(reports: Path, name: str, suffix: str) -> list[Path]:
+    """A session's files of one kind: its first pytest run's, then the next
+    runs' (``-2``, ``-3``, ...)."""
+    stem = slug(name)
+    return sorted(reports.glob(f"{stem}.{suffix}")) + sorted(
+        reports.glob(f"{stem}-*.{suffix}")
+    )
+
+
 def failed_tests(report: Path) -> list[tuple[str, str, str]]:
     """``(test id, kind, text)`` for each failed or errored test case."""
     failures = []
@@ -75,16 +84,16 @@ def summarize(reports: Path, nox_reports: list[Path]) -> str:
     out = [f"test summary: {len(failed)} of {len(sessions)} nox sessions failed"]
     for session in failed:
         name = session_name(session)
-        files = sorted(reports.glob(f"{slug(name)}.xml")) + sorted(
-            reports.glob(f"{slug(name)}-*.xml")
-        )
-        failures = [f for path in files for f in failed_tests(path)]
-        crashes = [
-            path.read_text(encoding="utf-8", errors="replace")
-            for path in sorted(reports.glob(f"{slug(name)}.crash"))
-            + sorted(reports.glob(f"{slug(name)}-*.crash"))
+        failures = [
+            f
+            for path in session_files(reports, name, "xml")
+            for f in failed_tests(path)
         ]
-        crashes = [text for text in crashes if text.strip()]
+        crashes = [
+            text
+            for path in session_files(reports, name, "crash")
+            if (text := path.read_text(encoding="utf-8", errors="replace")).strip()
+        ]
         out.append("")
         out.append(f"=== {name}: {session.get('reason') or 'failed'}")
         for text in crashes:
